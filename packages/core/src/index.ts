@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './service.js';
+export * from './lifecycle.js';
+export * from './model.js';
+export * from './validation.js';

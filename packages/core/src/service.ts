@@ -1,0 +1,65 @@
+/** The inference service aggregate: the desired spec a user wrote plus the status the provisioner observed. */
+
+export const SERVICE_STATUSES = ['creating', 'running', 'updating', 'stopping', 'stopped', 'failed'] as const;
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+
+/** What the user asked for: keep replicas running, or keep none. The provisioner converges towards it. */
+export type DesiredState = 'running' | 'stopped';
+
+export const FRAMEWORKS = ['pytorch', 'tensorflow', 'onnx', 'paddle', 'sklearn', 'xgboost'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/** Resources of one replica, plus the replica count. Memory is bytes (exceeds 32 bits). */
+export interface ServiceSpec {
+  modelId: number;
+  modelVersion: string;
+  framework: Framework;
+  cpu: number;
+  memory: number;
+  gpu: number;
+  replicas: number;
+}
+
+export interface InferenceService extends ServiceSpec {
+  id: string;
+  workspaceId: number;
+  name: string;
+  description: string;
+  desiredState: DesiredState;
+  status: ServiceStatus;
+  statusReason: string | null;
+  statusMessage: string | null;
+  readyReplicas: number;
+  /** Bumped on every spec change the runtime must act on (replicas, version, resources). */
+  generation: number;
+  /** Optimistic-concurrency version of the record: every write must name the version it read. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Set by delete: the service is hidden at once and its replicas are released in the background. */
+  deletedAt: string | null;
+}
+
+/** One line of a service's lifecycle history (`GET /services/{id}/events`). */
+export interface ServiceEvent {
+  serviceId: string;
+  type: ServiceEventType;
+  status: ServiceStatus;
+  reason: string | null;
+  message: string | null;
+  at: string;
+}
+
+export const SERVICE_EVENT_TYPES = [
+  'created',
+  'updated',
+  'stop_requested',
+  'start_requested',
+  'delete_requested',
+  'status_changed',
+] as const;
+export type ServiceEventType = (typeof SERVICE_EVENT_TYPES)[number];
+
+export function endpointUrl(publicUrl: string, serviceId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/inference/${serviceId}`;
+}
