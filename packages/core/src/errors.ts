@@ -38,6 +38,8 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Seconds, for 429/503 answers that a client may retry. */
   retryAfter?: number;
+  /** A machine-readable refinement of `code` (e.g. `stale_version`), stable across processes. */
+  reason?: string;
 }
 
 export class AppError extends Error {
@@ -45,6 +47,7 @@ export class AppError extends Error {
   readonly localized: Localized;
   readonly fields: FieldError[];
   readonly retryAfter?: number;
+  readonly reason?: string;
 
   constructor(code: ErrorCode, message: Localized, options: AppErrorOptions = {}) {
     super(message.en, { cause: options.cause });
@@ -53,6 +56,7 @@ export class AppError extends Error {
     this.localized = message;
     this.fields = options.fields ?? [];
     this.retryAfter = options.retryAfter;
+    this.reason = options.reason;
   }
 
   get httpStatus(): number {
@@ -131,10 +135,18 @@ export const errors = {
     });
   },
   concurrentModification(id: string): AppError {
-    return new AppError(ErrorCode.Conflict, {
-      zh: `推理服务 ${id} 正被同时修改，请重试`,
-      en: `Inference service ${id} was modified concurrently; retry the request`,
-    });
+    return new AppError(
+      ErrorCode.Conflict,
+      { zh: `推理服务 ${id} 正被同时修改，请重试`, en: `Inference service ${id} was modified concurrently; retry the request` },
+      { reason: 'stale_version' },
+    );
+  },
+  notInStatus(id: string, status: string, action: string): AppError {
+    return new AppError(
+      ErrorCode.Conflict,
+      { zh: `推理服务 ${id} 当前状态为 ${status}，不能${action}`, en: `Inference service ${id} is ${status}; cannot ${action}` },
+      { reason: 'invalid_status' },
+    );
   },
   unprocessable(message: Localized, fields?: FieldError[]): AppError {
     return new AppError(ErrorCode.Unprocessable, message, { fields });

@@ -141,6 +141,7 @@ class Checker {
   constructor(private readonly body: Record<string, unknown>) {}
 
   required<T>(field: string, rule: Rule<T>): T {
+    if (this.problems.some((p) => p.field === field)) return undefined as T; // already reported
     const v = this.body[field];
     if (v === undefined || v === null) {
       this.problems.push({ field, message: { zh: '为必填项', en: 'is required' } });
@@ -152,6 +153,7 @@ class Checker {
   optional<T>(field: string, rule: Rule<T>, fallback: T): T;
   optional<T>(field: string, rule: Rule<T>): T | undefined;
   optional<T>(field: string, rule: Rule<T>, fallback?: T): T | undefined {
+    if (this.problems.some((p) => p.field === field)) return undefined;
     const v = this.body[field];
     if (v === undefined) return fallback;
     return this.check(field, rule, v);
@@ -360,4 +362,39 @@ export function parseCreateModelVersion(input: unknown, opts: { fromForm?: boole
   };
   c.done();
   return parsed;
+}
+
+export interface PredictInput {
+  image: string;
+  topK?: number;
+}
+
+const BASE64_BODY = /^[A-Za-z0-9+/_-]+={0,2}$/;
+
+/** Validates the seed's predict body `{inputs:{image}, parameters:{top_k}}`; decoding is the data plane's job. */
+export function parsePredict(input: unknown): PredictInput {
+  const body = objectBody(input);
+  const problems: FieldError[] = [];
+  const inputs = body.inputs;
+  let image: string | undefined;
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    problems.push({ field: 'inputs', message: { zh: '为必填项，且必须是对象 {"image": "<base64>"}', en: 'is required and must be an object {"image": "<base64>"}' } });
+  } else {
+    const raw = (inputs as Record<string, unknown>).image;
+    const text = typeof raw === 'string' ? raw.replace(/^data:image\/[a-z0-9.+-]+;base64,/i, '').replace(/\s+/g, '') : '';
+    if (!text || !BASE64_BODY.test(text)) {
+      problems.push({ field: 'inputs.image', message: { zh: '必须是 base64 编码的 PNG、JPEG 或 WebP 图像', en: 'must be a base64-encoded PNG, JPEG or WebP image' } });
+    } else image = raw as string;
+  }
+  let topK: number | undefined;
+  const parameters = body.parameters;
+  if (parameters !== undefined && parameters !== null) {
+    const k = typeof parameters === 'object' && !Array.isArray(parameters) ? (parameters as Record<string, unknown>).top_k : 'bad';
+    if (k !== undefined) {
+      if (typeof k === 'number' && Number.isSafeInteger(k) && k >= 1 && k <= LIMITS.labelsMax) topK = k;
+      else problems.push({ field: 'parameters.top_k', message: { zh: '必须是正整数', en: 'must be a positive integer' } });
+    }
+  }
+  if (problems.length) throw errors.invalidInput(problems);
+  return { image: image!, topK };
 }

@@ -1,0 +1,5 @@
+export * from './principal.js';
+export * from './ports.js';
+export * from './services.use-cases.js';
+export * from './models.use-cases.js';
+export * from './predict.use-case.js';

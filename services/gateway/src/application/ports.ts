@@ -1,0 +1,53 @@
+import type { InferenceService, TensorSpec } from '@remotegpu/core';
+import type { Store } from '@remotegpu/store';
+
+export interface Prediction {
+  class: string;
+  confidence: number;
+}
+
+export interface PredictRequest {
+  /** base64 text of a PNG/JPEG/WebP, with an optional `data:image/...;base64,` prefix. */
+  image: string;
+  topK?: number;
+}
+
+/** The data plane as the gateway sees it: the router (issue 3) implements it. */
+export interface Predictor {
+  predict(service: InferenceService, request: PredictRequest): Promise<Prediction[]>;
+}
+
+export type ArtifactSource = { kind: 'file'; tempPath: string } | { kind: 'uri'; uri: string };
+
+export interface IngestedArtifact {
+  artifactPath: string;
+  sizeBytes: number;
+  sha256: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** Stores a model artifact under the data directory and proves it loads (422 when it does not). */
+export interface ArtifactIngest {
+  ingest(source: ArtifactSource, target: { modelId: number; version: string }): Promise<IngestedArtifact>;
+  /** 422 when the labels do not fit the model's outputs, or the model is not an image classifier. */
+  checkLabels(outputs: TensorSpec[], labels: string[], inputs: TensorSpec[]): void;
+  /** Removes a stored artifact again (used when the version cannot be recorded). */
+  discard(artifactPath: string): Promise<void>;
+}
+
+export type LifecycleIntent = 'create' | 'update' | 'stop' | 'start' | 'delete';
+
+/** Tells the provisioner something changed; it re-reads the Store (level-triggered), so a lost intent only delays. */
+export interface IntentPublisher {
+  publish(intent: LifecycleIntent, service: InferenceService): Promise<void>;
+}
+
+export interface AppDeps {
+  store: Store;
+  artifacts: ArtifactIngest;
+  predictor: Predictor;
+  intents: IntentPublisher;
+  publicUrl: string;
+  now: () => Date;
+}

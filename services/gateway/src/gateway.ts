@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AppDeps } from './application/ports.js';
+import type { TokenVerifier } from './auth/jwt.js';
+import { mountRest } from './rest/index.js';
+import { createGraphql } from './graphql/index.js';
+
+export interface GatewayLimits {
+  /** Largest JSON body (predict images travel base64 in it). */
+  jsonBodyBytes: number;
+  /** Largest multipart model upload. */
+  uploadBytes: number;
+}
+
+export interface GraphqlOptions {
+  introspection: boolean;
+  maxDepth: number;
+  maxCost: number;
+}
+
+export interface GatewayOptions {
+  deps: AppDeps;
+  verifier: TokenVerifier;
+  logger: Logger;
+  metrics: Registry;
+  limits: GatewayLimits;
+  graphql: GraphqlOptions;
+  /** Where multipart uploads are spooled before the artifact is verified. */
+  uploadDir: string;
+  /** `/readyz` answers 200 only when this resolves true. */
+  ready: () => Promise<boolean>;
+  httpServer: Server;
+}
+
+/** Shared by REST and GraphQL entry points. */
+export type GatewayContext = Omit<GatewayOptions, 'httpServer'>;
+
+export interface Gateway {
+  app: Express;
+  stop(): Promise<void>;
+}
+
+/**
+ * The gateway: REST compatibility routes under /api/v1, GraphQL at /graphql (HTTP and graphql-ws on the
+ * same server), health and metrics. It writes desired state and publishes intents; it never touches a runtime.
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { httpServer, ...ctx } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('etag', false);
+  const graphql = await createGraphql(ctx, httpServer);
+  mountRest(app, ctx, { graphql: graphql.middleware });
+  return {
+    app,
+    async stop() {
+      await graphql.stop();
+    },
+  };
+}

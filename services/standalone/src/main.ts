@@ -1,0 +1,57 @@
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { startPlatform } from './platform.js';
+
+/** `npm start`: the whole platform in one process on embedded defaults (DESIGN §2 "standalone"). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { component: 'standalone' } });
+  const platform = await startPlatform(config, logger);
+  logger.info({ url: platform.url, dataDir: config.dataDir }, 'RemoteGPU Inference is listening');
+  if (!config.jwtSecret) {
+    // Standalone convenience (DESIGN §5): an admin token for the generated secret, valid 30 days.
+    process.stdout.write(
+      `\nRemoteGPU Inference is running at ${platform.url}\n` +
+        `Admin token (valid 30 days; more with \`npm run token\`):\n\n  ${platform.adminToken}\n\n` +
+        `Try: curl -H "Authorization: Bearer <token>" ${platform.url}/api/v1/inference/services\n\n`,
+    );
+  }
+
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    platform.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
