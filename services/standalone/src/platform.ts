@@ -9,7 +9,7 @@ import {
   createGateway,
   hs256Verifier,
   noReplicaPredictor,
-  OnnxArtifactIngest,
+  ArtifactIngestor,
   signToken,
   type AppDeps,
   type IntentPublisher,
@@ -48,7 +48,7 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
   // The public URL depends on the bound port when PORT=0 (tests): resolve it lazily.
   const deps: AppDeps = {
     store,
-    artifacts: new OnnxArtifactIngest({
+    artifacts: new ArtifactIngestor({
       dataDir: config.dataDir,
       artifactRoots: config.artifactRoots,
       maxArtifactBytes: config.artifactMaxBytes,

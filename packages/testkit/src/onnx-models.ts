@@ -1,0 +1,115 @@
+import onnxProto from 'onnx-proto';
+import type { onnx as proto } from 'onnx-proto';
+
+// onnx-proto is a CommonJS bundle that assigns `module.exports = $root`; Node's ESM loader only exposes it
+// as the default export, so the `onnx` namespace is taken from there.
+const { onnx } = onnxProto;
+const { DataType } = onnx.TensorProto;
+
+/** Class order of {@link colorClassifierOnnx}'s `scores` output. */
+export const COLOR_LABELS = ['red', 'green', 'blue'] as const;
+
+const OPSET = 13;
+const IR_VERSION = 8;
+
+type Dim = number | string;
+
+function valueInfo(name: string, elemType: number, shape: Dim[]): proto.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function floatInitializer(name: string, dims: number[], values: number[]): proto.ITensorProto {
+  return { name, dims, dataType: DataType.FLOAT, floatData: values };
+}
+
+function encodeModel(graph: proto.IGraphProto): Buffer {
+  const model: proto.IModelProto = {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: '@remotegpu/testkit',
+    graph,
+  };
+  return Buffer.from(onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish());
+}
+
+/**
+ * 10·(I − ½·1): the channel that dominates the image scores +5 per unit of mean intensity, the others −5,
+ * so a mostly-red image gives logits of roughly [5, −5, −5] and a clear winner even after softmax.
+ */
+function colorWeights(): number[] {
+  const w: number[] = [];
+  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) w.push(10 * ((row === col ? 1 : 0) - 0.5));
+  return w;
+}
+
+function colorClassifierGraph(height: Dim, width: Dim, logits: boolean): proto.IGraphProto {
+  const nodes: proto.INodeProto[] = [
+    { opType: 'GlobalAveragePool', input: ['image'], output: ['pooled'], name: 'pool' },
+    { opType: 'Flatten', input: ['pooled'], output: ['features'], name: 'flatten', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+    { opType: 'Gemm', input: ['features', 'W', 'B'], output: [logits ? 'scores' : 'logits'], name: 'classify' },
+  ];
+  if (!logits) {
+    nodes.push({ opType: 'Softmax', input: ['logits'], output: ['scores'], name: 'softmax', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }] });
+  }
+  return {
+    name: 'color_classifier',
+    node: nodes,
+    initializer: [floatInitializer('W', [3, 3], colorWeights()), floatInitializer('B', [3], [0, 0, 0])],
+    input: [valueInfo('image', DataType.FLOAT, [1, 3, height, width])],
+    output: [valueInfo('scores', DataType.FLOAT, [1, 3])],
+  };
+}
+
+export interface ColorClassifierOptions {
+  height?: number;
+  width?: number;
+  /** true (default): `scores` are raw logits; false: a Softmax makes them probabilities. */
+  logits?: boolean;
+}
+
+/**
+ * A three-class image classifier (`image` float32 [1,3,H,W] → `scores` float32 [1,3]) whose classes are
+ * {@link COLOR_LABELS}: it averages each channel and lets the strongest one win.
+ */
+export function colorClassifierOnnx(opts: ColorClassifierOptions = {}): Buffer {
+  return encodeModel(colorClassifierGraph(opts.height ?? 32, opts.width ?? 32, opts.logits ?? true));
+}
+
+/** The same colour classifier with symbolic height and width: input shape [1,3,-1,-1] as onnxruntime sees it. */
+export function dynamicInputOnnx(opts: { logits?: boolean } = {}): Buffer {
+  return encodeModel(colorClassifierGraph('height', 'width', opts.logits ?? true));
+}
+
+/**
+ * A model that loads but is no image classifier: `ids` int64 [1,4] → `values` float32 [1,4] (a Cast).
+ * For tests of signature checks and of data-type names other than FP32.
+ */
+export function nonImageOnnx(): Buffer {
+  return encodeModel({
+    name: 'cast_ids',
+    node: [{ opType: 'Cast', input: ['ids'], output: ['values'], name: 'cast', attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }] }],
+    input: [valueInfo('ids', DataType.INT64, [1, 4])],
+    output: [valueInfo('values', DataType.FLOAT, [1, 4])],
+  });
+}
+
+/** Deterministic bytes that are not an ONNX model (a fixed-seed LCG, so failures reproduce). */
+export function brokenOnnx(size = 512): Buffer {
+  const bytes = Buffer.alloc(size);
+  let state = 0x2545f491;
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    bytes[i] = state >>> 24;
+  }
+  // A readable prefix makes the intent obvious in a hex dump and keeps it from being a valid protobuf by chance.
+  bytes.write('not an onnx model\n', 0, 'utf8');
+  return bytes;
+}
