@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './services.use-cases.js';
 export * from './models.use-cases.js';
 export * from './predict.use-case.js';
+export * from './idempotency.js';

@@ -1,4 +1,6 @@
 import {
+  AppError,
+  ErrorCode,
   errors,
   isAppError,
   nextStatus,
@@ -64,6 +66,14 @@ export async function createService(
     },
     idempotency && { ...idempotency, scope: principal.sub },
   );
+  if (result.replayed && result.service.deletedAt) {
+    // The first request's service is gone: answering with it would show a deleted object as created.
+    throw new AppError(
+      ErrorCode.Conflict,
+      { zh: '该 Idempotency-Key 创建的推理服务已被删除，请使用新的 Key', en: 'The service created with this Idempotency-Key was deleted since; use a new key' },
+      { reason: 'idempotency_deleted' },
+    );
+  }
   if (!result.replayed) await deps.intents.publish('create', result.service);
   return result;
 }

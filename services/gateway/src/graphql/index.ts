@@ -1,0 +1,67 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Server } from 'node:http';
+import type { RequestHandler } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Language } from '@remotegpu/core';
+import type { GatewayContext } from '../gateway.js';
+import { languageOf } from '../http/i18n.js';
+import { graphqlJsonBody } from './body.js';
+import { contextFunction, type GraphqlContext } from './context.js';
+import { errorFormatter } from './errors.js';
+import { costLimitPlugin, depthLimitRule } from './limits.js';
+import { buildGatewaySchema } from './schema.js';
+
+export { buildGatewaySchema, printGatewaySchema } from './schema.js';
+export type { GraphqlContext } from './context.js';
+export type { ErrorExtensions } from './errors.js';
+
+export interface GraphqlEndpoint {
+  /** Mount at `/graphql`: JSON body parsing, then Apollo. */
+  middleware: RequestHandler[];
+  /** Stops Apollo; its drain plugin closes the HTTP server and waits for in-flight requests. */
+  stop(): Promise<void>;
+}
+
+/**
+ * GraphQL over HTTP at `/graphql` (DESIGN §4). Apollo Server 5 with CSRF prevention (its default), depth and
+ * cost limits, configurable introspection, and one error format: numeric `extensions.code` as in REST, messages
+ * in the request's `Accept-Language`, never a stack trace. Execution errors keep HTTP 200, as GraphQL over HTTP
+ * prescribes; requests refused before execution carry their status (400, 401, 413).
+ */
+export async function createGraphql(ctx: GatewayContext, httpServer: Server): Promise<GraphqlEndpoint> {
+  const logger = ctx.logger.child({ component: 'graphql' });
+  // formatError has no access to the request; the request's language travels in async context instead.
+  const requestLanguage = new AsyncLocalStorage<Language>();
+  const apollo = new ApolloServer<GraphqlContext>({
+    schema: await buildGatewaySchema(),
+    introspection: ctx.graphql.introspection,
+    // Without introspection, "Did you mean ...?" suggestions would leak the schema too.
+    hideSchemaDetailsFromClientErrors: !ctx.graphql.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    // Automatic persisted queries would let a client store documents in server memory; nothing needs them.
+    persistedQueries: false,
+    validationRules: [depthLimitRule(ctx.graphql.maxDepth)],
+    formatError: errorFormatter({ language: () => requestLanguage.getStore() ?? 'zh', logger }),
+    logger,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      costLimitPlugin(ctx.graphql.maxCost),
+      // The landing page (Apollo Sandbox) is only useful where the schema may be explored.
+      ...(ctx.graphql.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
+    ],
+  });
+  await apollo.start();
+  const apolloHandler = expressMiddleware(apollo, { context: contextFunction(ctx.deps, ctx.verifier) });
+  const withLanguage: RequestHandler = (req, res, next) =>
+    requestLanguage.run(languageOf(req.headers['accept-language']), () => apolloHandler(req, res, next));
+  return {
+    middleware: [graphqlJsonBody(ctx.limits.jsonBodyBytes), withLanguage],
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { createRequire } from 'node:module';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from './graphql-js.js';
+import type { ComplexityEstimatorArgs } from 'graphql-query-complexity/cjs';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { AppError, ErrorCode, LIMITS } from '@remotegpu/core';
+
+// graphql-query-complexity is loaded as CommonJS on purpose: its ESM build imports `graphql/index.mjs`, a second
+// graphql-js instance beside the CJS one type-graphql and Apollo use, and then rejects our schema ("from another
+// module or realm"). `require` gets the same CJS build under Node and under vitest, whose default-import interop
+// for CJS differs from Node's.
+const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequire(import.meta.url)(
+  'graphql-query-complexity',
+) as typeof import('graphql-query-complexity/cjs');
+
+/**
+ * Hardening against abusive documents (DESIGN §4): a depth limit as a validation rule, and a cost limit once
+ * the operation and its variables are known. Both refuse with 40000 before any resolver runs.
+ */
+
+function tooDeep(depth: number, max: number): AppError {
+  return new AppError(
+    ErrorCode.BadRequest,
+    {
+      zh: `查询嵌套深度 ${depth} 超过上限 ${max}，请减少嵌套层级`,
+      en: `The query is nested ${depth} levels deep; the limit is ${max}. Request fewer nested fields.`,
+    },
+    { reason: 'depth_limit' },
+  );
+}
+
+function tooCostly(cost: number, max: number): AppError {
+  return new AppError(
+    ErrorCode.BadRequest,
+    {
+      zh: `查询成本 ${cost} 超过上限 ${max}，请减少字段或使用更小的 pageSize`,
+      en: `The query costs ${cost}; the limit is ${max}. Request fewer fields or a smaller pageSize.`,
+    },
+    { reason: 'cost_limit' },
+  );
+}
+
+/**
+ * Depth of the deepest field path, following fragments. Introspection fields (`__schema`, `__type`, ...) are not
+ * counted, as graphql-depth-limit does: the standard introspection query is deeper than any real operation
+ * needs, and introspection is switched off where that matters. Fragment cycles are cut here; the specified
+ * `NoFragmentCycles` rule reports them.
+ */
+function selectionDepth(
+  selectionSet: SelectionSetNode | undefined,
+  fragments: Record<string, FragmentDefinitionNode>,
+  visiting: Set<string>,
+): number {
+  if (!selectionSet) return 0;
+  let deepest = 0;
+  for (const selection of selectionSet.selections) {
+    let depth = 0;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value.startsWith('__')) continue;
+      depth = selection.selectionSet ? 1 + selectionDepth(selection.selectionSet, fragments, visiting) : 1;
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      depth = selectionDepth(selection.selectionSet, fragments, visiting);
+    } else {
+      const name = selection.name.value;
+      const fragment = fragments[name];
+      if (!fragment || visiting.has(name)) continue;
+      visiting.add(name);
+      depth = selectionDepth(fragment.selectionSet, fragments, visiting);
+      visiting.delete(name);
+    }
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}
+
+/** `{ a { b } }` is 2 deep. */
+export function depthLimitRule(maxDepth: number) {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(operation: OperationDefinitionNode) {
+      const fragments: Record<string, FragmentDefinitionNode> = {};
+      for (const definition of context.getDocument().definitions) {
+        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+      }
+      const depth = selectionDepth(operation.selectionSet, fragments, new Set());
+      if (depth > maxDepth) {
+        const error = tooDeep(depth, maxDepth);
+        context.reportError(new GraphQLError(error.message, { nodes: [operation], originalError: error }));
+      }
+      return false; // nothing below needs visiting again
+    },
+  });
+}
+
+/** How many items a paginated field returns at most, for the cost estimate (the same clamp as the core). */
+function pageSizeOf(args: Record<string, unknown>): number {
+  const requested = typeof args.pageSize === 'number' && args.pageSize >= 1 ? args.pageSize : LIMITS.pageSizeDefault;
+  return Math.min(requested, LIMITS.pageSizeMax);
+}
+
+/** Cost of a paginated list field: its items' cost times the page size. Use as `complexity` on the field. */
+export function pagedComplexity({ args, childComplexity }: ComplexityEstimatorArgs): number {
+  return 1 + childComplexity * pageSizeOf(args);
+}
+
+/** Cost of an unpaginated list field (events, versions) assuming `expectedItems` entries. */
+export function listComplexity(expectedItems: number) {
+  return ({ childComplexity }: ComplexityEstimatorArgs): number => 1 + childComplexity * expectedItems;
+}
+
+/**
+ * The cost limit runs once the operation is resolved, so variables (`pageSize: $n`) count. Fields without a
+ * `complexity` cost 1. A client error while estimating (invalid variables, too many nodes) refuses the request too.
+ */
+export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          let cost: number;
+          try {
+            cost = getComplexity({
+              schema,
+              query: document,
+              operationName: request.operationName ?? undefined,
+              variables: request.variables ?? {},
+              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+            });
+          } catch (err) {
+            // GraphQLErrors here are the client's (invalid variables, too many nodes); anything else is a defect
+            // and goes on to formatError as a 50000 without its message.
+            if (!(err instanceof GraphQLError)) throw err;
+            throw refused(new AppError(ErrorCode.BadRequest, { zh: err.message, en: err.message }));
+          }
+          if (cost > maxCost) throw refused(tooCostly(cost, maxCost));
+        },
+      };
+    },
+  };
+}
+
+function refused(error: AppError): GraphQLError {
+  return new GraphQLError(error.message, {
+    originalError: error,
+    extensions: { code: error.code, http: { status: error.httpStatus } },
+  });
+}

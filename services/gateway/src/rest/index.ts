@@ -1,0 +1,45 @@
+import { Router, type Express, type RequestHandler } from 'express';
+import type { GatewayContext } from '../gateway.js';
+import { authenticate } from '../http/auth.middleware.js';
+import { errorHandler, notFoundHandler } from '../http/error-envelope.js';
+import { healthRoutes } from '../http/health.routes.js';
+import { jsonBody } from '../http/json-body.middleware.js';
+import { httpMetrics } from '../http/metrics.middleware.js';
+import { requestContext } from '../http/request-context.middleware.js';
+import { recordRouteBase, tagRoute } from '../http/route-pattern.js';
+import { modelRoutes } from './model.routes.js';
+import { serviceRoutes } from './service.routes.js';
+
+export interface RestExtras {
+  graphql: RequestHandler | RequestHandler[];
+}
+
+/**
+ * Installs the HTTP surface in order: request id + access log, metrics, the three unauthenticated
+ * probes, GraphQL, the authenticated /api/v1 routes, then the 404 and the one error mapper.
+ */
+export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras): void {
+  app.use(requestContext(ctx.logger));
+  app.use(httpMetrics(ctx.metrics));
+  app.use(healthRoutes({ ready: ctx.ready, metrics: ctx.metrics, logger: ctx.logger }));
+  app.use('/graphql', tagRoute('/graphql'), ...(Array.isArray(extra.graphql) ? extra.graphql : [extra.graphql]));
+  app.use('/api/v1', apiV1(ctx));
+  app.use(notFoundHandler);
+  app.use(errorHandler(ctx.logger));
+}
+
+function apiV1(ctx: GatewayContext): Router {
+  const api = Router();
+  api.use(recordRouteBase);
+  // Authentication comes before the body is read, so an anonymous caller cannot make us parse megabytes.
+  api.use(authenticate(ctx.verifier));
+  api.use(jsonBody(ctx.limits.jsonBodyBytes));
+  api.use(serviceRoutes(ctx.deps));
+  api.use(
+    modelRoutes(ctx.deps, {
+      uploadDir: ctx.uploadDir,
+      limits: { uploadBytes: ctx.limits.uploadBytes, fieldBytes: Math.min(ctx.limits.jsonBodyBytes, 8 * 1024 * 1024) },
+    }),
+  );
+  return api;
+}

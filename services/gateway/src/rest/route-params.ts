@@ -1,0 +1,23 @@
+import { errors, isServiceId, LIMITS } from '@remotegpu/core';
+
+/** Path parameters. An id that cannot exist is simply not found (404), like an unknown one: nothing to fix in it. */
+
+/** Express types a parameter as `string | string[]` (wildcards); ours are always single segments. */
+type RawParam = string | string[] | undefined;
+
+function text(raw: RawParam): string {
+  return typeof raw === 'string' ? raw : '';
+}
+
+export function serviceIdParam(raw: RawParam): string {
+  const id = text(raw);
+  if (!isServiceId(id)) throw errors.serviceNotFound(id.slice(0, 80));
+  return id;
+}
+
+export function modelIdParam(raw: RawParam): number {
+  const value = text(raw);
+  const id = /^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN;
+  if (!(id <= LIMITS.idMax)) throw errors.modelNotFound(value.slice(0, 80));
+  return id;
+}

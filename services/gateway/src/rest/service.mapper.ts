@@ -1,0 +1,80 @@
+import { endpointUrl, type InferenceService, type ServiceEvent } from '@remotegpu/core';
+
+/** The seed's snake_case shapes (seed-api.md §1–3); field names must not drift from the document. */
+
+export interface ServiceCreatedDto {
+  service_id: string;
+  name: string;
+  status: InferenceService['status'];
+  created_at: string;
+}
+
+export interface ServiceSummaryDto extends ServiceCreatedDto {
+  endpoint_url: string;
+  replicas: number;
+}
+
+export interface ServiceDetailDto extends ServiceSummaryDto {
+  description: string;
+  model_id: number;
+  model_version: string;
+  framework: InferenceService['framework'];
+  cpu: number;
+  memory: number;
+  gpu: number;
+  workspace_id: number;
+  ready_replicas: number;
+  status_reason: string | null;
+  status_message: string | null;
+  updated_at: string;
+}
+
+export interface ServiceEventDto {
+  type: ServiceEvent['type'];
+  status: ServiceEvent['status'];
+  reason: string | null;
+  message: string | null;
+  at: string;
+}
+
+export function toServiceCreated(s: InferenceService): ServiceCreatedDto {
+  return { service_id: s.id, name: s.name, status: s.status, created_at: s.createdAt };
+}
+
+export function toServiceSummary(s: InferenceService, publicUrl: string): ServiceSummaryDto {
+  return {
+    service_id: s.id,
+    name: s.name,
+    status: s.status,
+    endpoint_url: endpointUrl(publicUrl, s.id),
+    replicas: s.replicas,
+    created_at: s.createdAt,
+  };
+}
+
+export function toServiceDetail(s: InferenceService, publicUrl: string): ServiceDetailDto {
+  return {
+    service_id: s.id,
+    name: s.name,
+    description: s.description,
+    status: s.status,
+    model_id: s.modelId,
+    model_version: s.modelVersion,
+    framework: s.framework,
+    endpoint_url: endpointUrl(publicUrl, s.id),
+    cpu: s.cpu,
+    memory: s.memory,
+    gpu: s.gpu,
+    replicas: s.replicas,
+    created_at: s.createdAt,
+    workspace_id: s.workspaceId,
+    ready_replicas: s.readyReplicas,
+    status_reason: s.statusReason,
+    status_message: s.statusMessage,
+    updated_at: s.updatedAt,
+  };
+}
+
+export function toServiceEvent(e: ServiceEvent): ServiceEventDto {
+  return { type: e.type, status: e.status, reason: e.reason, message: e.message, at: e.at };
+}

@@ -1,0 +1,82 @@
+import { Router } from 'express';
+import { parseCreateService, parsePredict, parseServiceListQuery, parseUpdateService } from '@remotegpu/core';
+import {
+  createService,
+  idempotencyClaim,
+  deleteService,
+  getService,
+  listServiceEvents,
+  listServices,
+  predict,
+  startService,
+  stopService,
+  updateService,
+  type AppDeps,
+} from '../application/index.js';
+import { sendData, sendNoContent } from '../http/envelope.js';
+import { MESSAGES } from '../http/i18n.js';
+import { requireJson } from '../http/json-body.middleware.js';
+import { principalOf } from '../http/locals.js';
+import { toPage } from './pagination.js';
+import { serviceIdParam } from './route-params.js';
+import { toServiceCreated, toServiceDetail, toServiceEvent, toServiceSummary } from './service.mapper.js';
+
+/** Seed routes 1–6 plus start, PATCH and events. Each handler: parse, call one use case, map to the seed shape. */
+export function serviceRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const detail = (s: Parameters<typeof toServiceDetail>[0]) => toServiceDetail(s, deps.publicUrl);
+
+  router.post('/inference/services', requireJson, async (req, res) => {
+    const input = parseCreateService(req.body);
+    const claim = idempotencyClaim(req.get('idempotency-key'), input, 'Idempotency-Key');
+    const { service, replayed } = await createService(deps, principalOf(res), input, claim);
+    // A replay answers like the first request did; the header tells a client it was not created twice.
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    sendData(req, res, 201, MESSAGES.serviceCreated, toServiceCreated(service));
+  });
+
+  router.get('/inference/services', async (req, res) => {
+    const query = parseServiceListQuery(req.query);
+    const page = await listServices(deps, principalOf(res), query);
+    sendData(req, res, 200, MESSAGES.success, toPage(page, query, (s) => toServiceSummary(s, deps.publicUrl)));
+  });
+
+  router.get('/inference/services/:id', async (req, res) => {
+    const service = await getService(deps, principalOf(res), serviceIdParam(req.params.id));
+    sendData(req, res, 200, MESSAGES.success, detail(service));
+  });
+
+  router.patch('/inference/services/:id', requireJson, async (req, res) => {
+    const id = serviceIdParam(req.params.id);
+    const service = await updateService(deps, principalOf(res), id, parseUpdateService(req.body));
+    sendData(req, res, 200, MESSAGES.serviceUpdated, detail(service));
+  });
+
+  router.delete('/inference/services/:id', async (req, res) => {
+    await deleteService(deps, principalOf(res), serviceIdParam(req.params.id));
+    sendNoContent(res);
+  });
+
+  router.post('/inference/services/:id/stop', async (req, res) => {
+    await stopService(deps, principalOf(res), serviceIdParam(req.params.id));
+    sendData(req, res, 200, MESSAGES.serviceStopping); // the seed's answer carries no data
+  });
+
+  router.post('/inference/services/:id/start', async (req, res) => {
+    const service = await startService(deps, principalOf(res), serviceIdParam(req.params.id));
+    sendData(req, res, 200, MESSAGES.serviceStarting, detail(service));
+  });
+
+  router.get('/inference/services/:id/events', async (req, res) => {
+    const events = await listServiceEvents(deps, principalOf(res), serviceIdParam(req.params.id));
+    sendData(req, res, 200, MESSAGES.success, { items: events.map(toServiceEvent) });
+  });
+
+  router.post('/inference/services/:id/predict', requireJson, async (req, res) => {
+    const id = serviceIdParam(req.params.id);
+    const predictions = await predict(deps, principalOf(res), id, parsePredict(req.body));
+    sendData(req, res, 200, MESSAGES.success, { predictions: predictions.map((p) => ({ class: p.class, confidence: p.confidence })) });
+  });
+
+  return router;
+}
