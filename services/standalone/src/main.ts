@@ -14,8 +14,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'standalone' } });
-  const platform = await startPlatform(config, logger);
+  const root = pino({ level: config.logLevel });
+  const logger = root.child({ component: 'standalone' });
+  const platform = await startPlatform(config, root);
   logger.info({ url: platform.url, dataDir: config.dataDir }, 'RemoteGPU Inference is listening');
   if (!config.jwtSecret) {
     // Standalone convenience (DESIGN §5): an admin token for the generated secret, valid 30 days.
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     platform.stop().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        root.flush(() => process.exit(0));
       },
       (err: unknown) => {
         logger.error({ err }, 'error while stopping');

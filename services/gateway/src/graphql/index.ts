@@ -44,6 +44,8 @@ export async function createGraphql(ctx: GatewayContext, httpServer: Server): Pr
     includeStacktraceInErrorResponses: false,
     // Automatic persisted queries would let a client store documents in server memory; nothing needs them.
     persistedQueries: false,
+    // The composition root owns SIGTERM and stops every component in order; Apollo must not race it.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimitRule(ctx.graphql.maxDepth)],
     formatError: errorFormatter({ language: () => requestLanguage.getStore() ?? 'zh', logger }),
     logger,
