@@ -50,7 +50,7 @@ async function seed(dataDir) {
     await store.services.create({
       id, workspaceId: w, name: `svc bench ${i}`, description: 'bench', modelId: models[w - 1], modelVersion: 'v1', framework: 'onnx',
       cpu: 1, memory: 2 ** 31, gpu: 0, replicas: 1, desiredState: 'running', status: STATUSES[i % STATUSES.length],
-      statusReason: null, statusMessage: null, readyReplicas: 0, generation: 1, createdAt: t, updatedAt: t, deletedAt: null,
+      statusReason: null, statusMessage: null, readyReplicas: 0, endpoints: [], generation: 1, observedGeneration: 0, createdAt: t, updatedAt: t, deletedAt: null,
     });
   }
   await store.close();

@@ -4,3 +4,4 @@ export * from './service.js';
 export * from './lifecycle.js';
 export * from './model.js';
 export * from './validation.js';
+export * from './events.js';

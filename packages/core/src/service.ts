@@ -30,14 +30,25 @@ export interface InferenceService extends ServiceSpec {
   statusReason: string | null;
   statusMessage: string | null;
   readyReplicas: number;
+  /** Data-plane addresses of the ready replicas, written by the provisioner; the router routes to these. */
+  endpoints: ReplicaEndpoint[];
   /** Bumped on every spec change the runtime must act on (replicas, version, resources). */
   generation: number;
+  /** The generation the current status describes (0 until the provisioner first looked). */
+  observedGeneration: number;
   /** Optimistic-concurrency version of the record: every write must name the version it read. */
   version: number;
   createdAt: string;
   updatedAt: string;
   /** Set by delete: the service is hidden at once and its replicas are released in the background. */
   deletedAt: string | null;
+}
+
+/** One ready replica as the data plane reaches it. */
+export interface ReplicaEndpoint {
+  replicaId: string;
+  /** Base URL of the replica's model server, e.g. `http://127.0.0.1:41234`. */
+  url: string;
 }
 
 /** One line of a service's lifecycle history (`GET /services/{id}/events`). */

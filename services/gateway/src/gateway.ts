@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AppDeps } from './application/ports.js';
-import type { TokenVerifier } from './auth/jwt.js';
+import type { TokenVerifier } from '@remotegpu/auth';
 import { mountRest } from './rest/index.js';
 import { createGraphql } from './graphql/index.js';
 

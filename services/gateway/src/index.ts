@@ -1,4 +1,4 @@
 export * from './application/index.js';
-export * from './auth/jwt.js';
+export * from '@remotegpu/auth';
 export * from './gateway.js';
 export * from './models/index.js';

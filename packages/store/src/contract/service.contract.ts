@@ -22,7 +22,9 @@ export function serviceWriteContract(h: StoreHolder): void {
         statusReason: 'UserRequested',
         statusMessage: 'stop requested by user',
         readyReplicas: 1,
+        endpoints: [{ replicaId: 'r-1', url: 'http://127.0.0.1:40001' }],
         generation: 4,
+        observedGeneration: 3,
         createdAt: at(10),
         updatedAt: at(11),
       });
@@ -128,6 +130,19 @@ export function serviceWriteContract(h: StoreHolder): void {
       expect(await h.store.services.get(service.id)).toEqual(updated);
       const again = await h.store.services.update(service.id, 2, { statusReason: null, updatedAt: at(3) });
       expect(again).toMatchObject({ version: 3, statusReason: null, replicas: 4 });
+    });
+
+    it('stores the observed endpoints and generation the provisioner writes', async () => {
+      const { service } = await h.store.services.create(serviceFixture());
+      const endpoints = [
+        { replicaId: 'a', url: 'http://127.0.0.1:41001' },
+        { replicaId: 'b', url: 'http://127.0.0.1:41002' },
+      ];
+      const updated = await h.store.services.update(service.id, 1, { endpoints, observedGeneration: 1, readyReplicas: 2 });
+      expect(updated).toMatchObject({ endpoints, observedGeneration: 1, readyReplicas: 2, version: 2 });
+      expect(await h.store.services.get(service.id)).toMatchObject({ endpoints, observedGeneration: 1 });
+      const cleared = await h.store.services.update(service.id, 2, { endpoints: [] });
+      expect(cleared.endpoints).toEqual([]);
     });
 
     it('sets updatedAt to the current time when the patch has none', async () => {

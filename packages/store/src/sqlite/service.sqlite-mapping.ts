@@ -1,4 +1,4 @@
-import type { DesiredState, Framework, InferenceService, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
+import type { DesiredState, Framework, InferenceService, ReplicaEndpoint, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
 import type { NewService, ServicePatch } from '../store.port.js';
 import { nameKey } from './sqlite.helpers.js';
 
@@ -20,7 +20,9 @@ export interface ServiceRow {
   status_reason: string | null;
   status_message: string | null;
   ready_replicas: number;
+  endpoints: string;
   generation: number;
+  observed_generation: number;
   version: number;
   created_at: string;
   updated_at: string;
@@ -39,7 +41,8 @@ export interface EventRow {
 /** Every column a read returns; `name_key` is internal. */
 export const SERVICE_COLUMNS =
   'id, workspace_id, name, description, model_id, model_version, framework, cpu, memory, gpu, replicas, ' +
-  'desired_state, status, status_reason, status_message, ready_replicas, generation, version, created_at, updated_at, deleted_at';
+  'desired_state, status, status_reason, status_message, ready_replicas, endpoints, generation, observed_generation, version, ' +
+  'created_at, updated_at, deleted_at';
 
 export function toService(row: ServiceRow): InferenceService {
   return {
@@ -59,7 +62,9 @@ export function toService(row: ServiceRow): InferenceService {
     statusReason: row.status_reason,
     statusMessage: row.status_message,
     readyReplicas: row.ready_replicas,
+    endpoints: JSON.parse(row.endpoints) as ReplicaEndpoint[],
     generation: row.generation,
+    observedGeneration: row.observed_generation,
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -93,7 +98,9 @@ export function insertParams(s: NewService): Record<string, unknown> {
     status_reason: s.statusReason,
     status_message: s.statusMessage,
     ready_replicas: s.readyReplicas,
+    endpoints: JSON.stringify(s.endpoints),
     generation: s.generation,
+    observed_generation: s.observedGeneration,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
     deleted_at: s.deletedAt,
@@ -129,9 +136,16 @@ export const PATCH_COLUMNS: Record<PatchField, string> = {
   statusReason: 'status_reason',
   statusMessage: 'status_message',
   readyReplicas: 'ready_replicas',
+  endpoints: 'endpoints',
   generation: 'generation',
+  observedGeneration: 'observed_generation',
   deletedAt: 'deleted_at',
 };
+
+/** A patch value as its column stores it (JSON columns are text). */
+export function columnValue(field: PatchField, patch: ServicePatch): unknown {
+  return field === 'endpoints' ? JSON.stringify(patch.endpoints) : patch[field];
+}
 
 /** The fields a patch sets, in a stable order (an absent or `undefined` value leaves the column alone). */
 export function patchedFields(patch: ServicePatch): PatchField[] {

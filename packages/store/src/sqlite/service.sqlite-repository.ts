@@ -4,6 +4,7 @@ import type { IdempotencyClaim, NewService, Page, ServiceListFilter, ServicePatc
 import {
   INSERT_COLUMNS,
   PATCH_COLUMNS,
+  columnValue,
   SERVICE_COLUMNS,
   insertParams,
   patchedFields,
@@ -159,7 +160,7 @@ export class SqliteServiceRepository implements ServiceRepository {
       // A deleted record is hidden from every write except one that itself concerns deletion (the finalizer).
       allow_deleted: patch.deletedAt !== undefined ? 1 : 0,
     };
-    for (const f of fields) params[PATCH_COLUMNS[f]] = patch[f];
+    for (const f of fields) params[PATCH_COLUMNS[f]] = columnValue(f, patch);
     if (patch.name !== undefined) params.name_key = nameKey(patch.name);
 
     let row: ServiceRow | undefined;

@@ -96,6 +96,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (model_id, version)
   );
   `,
+  // 2: what the provisioner observed — ready replicas' addresses (the router's table) and the generation seen.
+  `
+  ALTER TABLE services ADD COLUMN endpoints TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE services ADD COLUMN observed_generation INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

@@ -3,7 +3,7 @@ import { GraphQLError } from './graphql-js.js';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, isAppError, type AppError, type Language } from '@remotegpu/core';
 import type { AppDeps, Principal } from '../application/index.js';
-import { bearerToken, type TokenVerifier } from '../auth/jwt.js';
+import { bearerToken, type TokenVerifier } from '@remotegpu/auth';
 import { languageOf } from '../http/i18n.js';
 
 /** What every resolver receives through `@Ctx()`. */

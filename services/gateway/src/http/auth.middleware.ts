@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { bearerToken, type TokenVerifier } from '../auth/jwt.js';
+import { bearerToken, type TokenVerifier } from '@remotegpu/auth';
 import { localsOf } from './locals.js';
 
 /** `Authorization: Bearer <jwt>` → `res.locals.principal`; a missing or bad token is a 401 envelope. */

@@ -1,6 +1,6 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { errors } from '@remotegpu/core';
-import type { Principal } from '../application/principal.js';
+import type { Principal } from './principal.js';
 
 /** Turns a bearer token into a Principal, or throws a 401 AppError. */
 export interface TokenVerifier {

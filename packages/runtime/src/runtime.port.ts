@@ -1,0 +1,91 @@
+import type { Preprocessing } from '@remotegpu/core';
+
+/**
+ * The Runtime port: where replicas run (local child processes now, Kubernetes Deployments later). It is
+ * declarative like a Kubernetes Deployment: `apply` states what should exist, the runtime converges on its
+ * own (starts, restarts with backoff, rolls a new generation replica by replica), and `observe` reports what
+ * exists. The provisioner turns observations into service status; it never manages single processes.
+ */
+export interface RuntimeServiceSpec {
+  serviceId: string;
+  workspaceId: number;
+  /** The service's spec generation; a new generation is rolled out replica by replica. */
+  generation: number;
+  replicas: number;
+  /** Per replica. */
+  cpu: number;
+  memory: number;
+  gpu: number;
+  model: {
+    /** The model name replicas serve under OIP v2 (`/v2/models/{name}`): the service id. */
+    name: string;
+    version: string;
+    artifactPath: string;
+    sha256: string;
+    labels: string[];
+    preprocessing: Preprocessing | null;
+  };
+}
+
+export type ReplicaPhase =
+  /** Waiting for resources (e.g. GPUs) before it can start. */
+  | 'pending'
+  /** Process/pod started, not ready yet. */
+  | 'starting'
+  | 'ready'
+  /** Crashed; will be restarted after a backoff. */
+  | 'restarting'
+  | 'terminating';
+
+export interface ReplicaObservation {
+  replicaId: string;
+  generation: number;
+  phase: ReplicaPhase;
+  /** Base URL of its model server once ready (e.g. `http://127.0.0.1:41234`); null otherwise. */
+  url: string | null;
+  restarts: number;
+  /** GPU indices assigned (CUDA_VISIBLE_DEVICES). */
+  gpus: number[];
+  /** Execution provider the replica reports (`cpu` / `cuda`), once known. */
+  device: string | null;
+  message: string | null;
+}
+
+/** Something that keeps the service from converging. */
+export interface RuntimeCondition {
+  /** `waiting`: may resolve by itself (status stays creating/updating); `failed`: needs a user change. */
+  type: 'waiting' | 'failed';
+  /** Stable machine-readable reason: `insufficient_gpu`, `gpu_request_exceeds_capacity`, `crash_loop`, `model_load_failed`, `image_pull_failed`… */
+  reason: string;
+  message: string;
+}
+
+export interface RuntimeObservation {
+  serviceId: string;
+  /** The generation last applied, or null when the runtime holds nothing for the service. */
+  generation: number | null;
+  replicas: ReplicaObservation[];
+  condition: RuntimeCondition | null;
+}
+
+export interface RuntimeCapacity {
+  gpus: number;
+  freeGpus: number;
+}
+
+export interface Runtime {
+  readonly kind: 'local' | 'kubernetes';
+  start(): Promise<void>;
+  /** Idempotent: converge the service towards this spec. */
+  apply(spec: RuntimeServiceSpec): Promise<void>;
+  /** Idempotent: terminate every replica of the service (graceful, then forced after a grace period). */
+  remove(serviceId: string): Promise<void>;
+  observe(serviceId: string): Promise<RuntimeObservation>;
+  /** Service ids the runtime holds replicas for (the provisioner removes those the store no longer wants). */
+  services(): Promise<string[]>;
+  capacity(): Promise<RuntimeCapacity>;
+  /** Called (without awaiting) whenever an observation of a service may have changed. Returns an unsubscribe. */
+  onChange(listener: (serviceId: string) => void): () => void;
+  /** Shutdown of the runtime itself. Local: terminates all replicas (no orphans); Kubernetes: leaves pods running. */
+  stop(): Promise<void>;
+}
