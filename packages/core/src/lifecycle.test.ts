@@ -7,7 +7,7 @@ const ACTIONS: LifecycleAction['type'][] = ['stop', 'start', 'respec', 'replicas
 /** The whole table, written out: a change to the state machine must change this on purpose. */
 const EXPECTED: Record<ServiceStatus, Record<LifecycleAction['type'], ServiceStatus | 'conflict'>> = {
   creating: { stop: 'stopping', start: 'creating', respec: 'creating', replicasReady: 'running', replicasStopped: 'conflict', replicasLost: 'creating', fail: 'failed' },
-  running: { stop: 'stopping', start: 'running', respec: 'updating', replicasReady: 'running', replicasStopped: 'conflict', replicasLost: 'updating', fail: 'failed' },
+  running: { stop: 'stopping', start: 'running', respec: 'updating', replicasReady: 'running', replicasStopped: 'conflict', replicasLost: 'running', fail: 'failed' },
   updating: { stop: 'stopping', start: 'updating', respec: 'updating', replicasReady: 'running', replicasStopped: 'conflict', replicasLost: 'updating', fail: 'failed' },
   stopping: { stop: 'stopping', start: 'creating', respec: 'stopping', replicasReady: 'conflict', replicasStopped: 'stopped', replicasLost: 'conflict', fail: 'conflict' },
   stopped: { stop: 'stopped', start: 'creating', respec: 'stopped', replicasReady: 'conflict', replicasStopped: 'stopped', replicasLost: 'conflict', fail: 'conflict' },

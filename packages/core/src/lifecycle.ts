@@ -88,9 +88,9 @@ export function nextStatus(status: ServiceStatus, action: LifecycleAction): Serv
           return assertNever(status);
       }
     case 'replicasLost':
+      // A crashed replica is not a spec change: the service keeps serving (readyReplicas tells the shortfall).
       switch (status) {
         case 'running':
-          return 'updating';
         case 'creating':
         case 'updating':
           return status;

@@ -32,7 +32,7 @@ export interface InferenceService extends ServiceSpec {
   readyReplicas: number;
   /** Data-plane addresses of the ready replicas, written by the provisioner; the router routes to these. */
   endpoints: ReplicaEndpoint[];
-  /** Bumped on every spec change the runtime must act on (replicas, version, resources). */
+  /** Bumped when what a replica runs changes (version, resources): the runtime rolls replicas to it. Scaling keeps it. */
   generation: number;
   /** The generation the current status describes (0 until the provisioner first looked). */
   observedGeneration: number;

@@ -189,7 +189,9 @@ export async function updateService(
     let status = current.status;
     if (changed.length) {
       status = transition(current, { type: 'respec' });
-      patch.generation = current.generation + 1;
+      // Like a Deployment's pod template: only a change to what a replica runs starts a new generation (a
+      // rolling replacement); a replica count change scales and leaves surviving replicas alone.
+      if (changed.some((f) => f !== 'replicas')) patch.generation = current.generation + 1;
       patch.status = status;
       if (status !== current.status) {
         patch.statusReason = 'spec_changed';

@@ -1,0 +1,172 @@
+import {
+  nextStatus,
+  type InferenceService,
+  type ModelVersion,
+  type ReplicaEndpoint,
+  type ServiceStatus,
+} from '@remotegpu/core';
+import type { ReplicaObservation, RuntimeObservation, RuntimeServiceSpec } from '@remotegpu/runtime';
+
+/**
+ * The pure half of a reconcile: from the stored record and the runtime's observation to the status the record
+ * should show. No I/O here, so every decision is a table a test can read. Status changes go only through the
+ * lifecycle state machine (`nextStatus`), never by assignment.
+ */
+export interface StatusView {
+  status: ServiceStatus;
+  statusReason: string | null;
+  statusMessage: string | null;
+  readyReplicas: number;
+  endpoints: ReplicaEndpoint[];
+  observedGeneration: number;
+}
+
+export const REASONS = {
+  modelVersionMissing: 'model_version_missing',
+  replicasUnavailable: 'replicas_unavailable',
+} as const;
+
+export function runtimeSpec(service: InferenceService, version: ModelVersion): RuntimeServiceSpec {
+  return {
+    serviceId: service.id,
+    workspaceId: service.workspaceId,
+    generation: service.generation,
+    replicas: service.replicas,
+    cpu: service.cpu,
+    memory: service.memory,
+    gpu: service.gpu,
+    model: {
+      // Replicas serve under the service id, so a model's name can change without touching running replicas.
+      name: service.id,
+      version: version.version,
+      artifactPath: version.artifactPath,
+      sha256: version.sha256,
+      labels: version.labels,
+      preprocessing: version.preprocessing,
+    },
+  };
+}
+
+/** Whether the runtime still holds anything for the service (a spec, or replicas in any phase). */
+export function holdsAnything(observation: RuntimeObservation): boolean {
+  return observation.generation !== null || observation.replicas.length > 0;
+}
+
+/**
+ * Every ready replica of any generation: during a rollout the old ready replicas keep serving until the
+ * runtime retires them. Sorted so that the same set always compares (and is stored) the same.
+ */
+export function readyEndpoints(replicas: readonly ReplicaObservation[]): ReplicaEndpoint[] {
+  return replicas
+    .filter((r): r is ReplicaObservation & { url: string } => r.phase === 'ready' && r.url !== null)
+    .map((r) => ({ replicaId: r.replicaId, url: r.url }))
+    .sort((a, b) => (a.replicaId < b.replicaId ? -1 : a.replicaId > b.replicaId ? 1 : 0));
+}
+
+/**
+ * Where a service that should run stands before looking at replicas: a stopped one is being started, and a
+ * spec the provisioner has not acted on yet is a rollout (the gateway normally wrote both already; this
+ * repairs a record whose status was written by an older or crashed writer).
+ */
+function runningBaseline(service: InferenceService): ServiceStatus {
+  let status = service.status;
+  if (status === 'stopping' || status === 'stopped') status = nextStatus(status, { type: 'start' });
+  if (service.generation > service.observedGeneration) status = nextStatus(status, { type: 'respec' });
+  return status;
+}
+
+export function decideRunning(service: InferenceService, observation: RuntimeObservation): StatusView {
+  const baseline = runningBaseline(service);
+  const current = observation.replicas.filter((r) => r.generation === service.generation);
+  const readyCurrent = current.filter((r) => r.phase === 'ready').length;
+  const observed = {
+    readyReplicas: readyCurrent,
+    endpoints: readyEndpoints(observation.replicas),
+    observedGeneration: service.generation,
+  };
+  const condition = observation.condition;
+
+  // A failed service takes no traffic (the gateway answers 409), so it lists no endpoints for the router.
+  if (condition?.type === 'failed') {
+    const status = nextStatus(baseline, { type: 'fail' });
+    return { ...observed, endpoints: [], status, statusReason: condition.reason, statusMessage: condition.message };
+  }
+  // A failure needs a user's start or spec change (the gateway then moves it to creating); replicas that
+  // recover on their own do not clear it, so a flapping model cannot look healthy for a moment.
+  if (baseline === 'failed') {
+    return { ...observed, endpoints: [], status: baseline, statusReason: service.statusReason, statusMessage: service.statusMessage };
+  }
+  const converged =
+    readyCurrent === service.replicas && current.length === service.replicas && observation.replicas.length === service.replicas;
+  if (converged) {
+    return { ...observed, status: nextStatus(baseline, { type: 'replicasReady' }), statusReason: null, statusMessage: null };
+  }
+  // Not all there (yet): creating and updating keep going; a running service that lost a replica stays
+  // running (a crash is not a spec change) and says so in its reason.
+  const status = nextStatus(baseline, { type: 'replicasLost' });
+  if (condition) return { ...observed, status, statusReason: condition.reason, statusMessage: condition.message };
+  if (baseline === 'running') {
+    return {
+      ...observed,
+      status,
+      statusReason: REASONS.replicasUnavailable,
+      statusMessage: `${readyCurrent} of ${service.replicas} replicas ready`,
+    };
+  }
+  return { ...observed, status, statusReason: null, statusMessage: null };
+}
+
+export function decideModelVersionMissing(service: InferenceService, observation: RuntimeObservation): StatusView {
+  const current = observation.replicas.filter((r) => r.generation === service.generation);
+  return {
+    status: nextStatus(runningBaseline(service), { type: 'fail' }),
+    statusReason: REASONS.modelVersionMissing,
+    statusMessage: `Model ${service.modelId} has no version "${service.modelVersion}"; register it or change model_version`,
+    readyReplicas: current.filter((r) => r.phase === 'ready').length,
+    endpoints: [],
+    observedGeneration: service.generation,
+  };
+}
+
+/**
+ * A service that should not run. Traffic stops the moment it is stopping (no endpoints), while
+ * `readyReplicas` keeps counting the replicas that are still up until the runtime has terminated them.
+ */
+export function decideStopped(service: InferenceService, observation: RuntimeObservation): StatusView {
+  const stopping = nextStatus(service.status, { type: 'stop' });
+  if (observation.replicas.length > 0) {
+    return {
+      status: stopping,
+      // Keep what the gateway wrote (`stop_requested`): the runtime has nothing to add while it terminates.
+      statusReason: service.statusReason,
+      statusMessage: service.statusMessage,
+      readyReplicas: observation.replicas.filter((r) => r.phase === 'ready').length,
+      endpoints: [],
+      observedGeneration: service.generation,
+    };
+  }
+  return {
+    status: nextStatus(stopping, { type: 'replicasStopped' }),
+    statusReason: null,
+    statusMessage: null,
+    readyReplicas: 0,
+    endpoints: [],
+    observedGeneration: service.generation,
+  };
+}
+
+export function sameEndpoints(a: readonly ReplicaEndpoint[], b: readonly ReplicaEndpoint[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.replicaId === b[i].replicaId && e.url === b[i].url);
+}
+
+/** The fields of `view` that differ from the record; null when the record already shows it. */
+export function statusPatch(service: InferenceService, view: StatusView): Partial<StatusView> | null {
+  const patch: Partial<StatusView> = {};
+  if (view.status !== service.status) patch.status = view.status;
+  if (view.statusReason !== service.statusReason) patch.statusReason = view.statusReason;
+  if (view.statusMessage !== service.statusMessage) patch.statusMessage = view.statusMessage;
+  if (view.readyReplicas !== service.readyReplicas) patch.readyReplicas = view.readyReplicas;
+  if (!sameEndpoints(view.endpoints, service.endpoints)) patch.endpoints = view.endpoints;
+  if (view.observedGeneration !== service.observedGeneration) patch.observedGeneration = view.observedGeneration;
+  return Object.keys(patch).length ? patch : null;
+}
