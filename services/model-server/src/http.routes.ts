@@ -1,0 +1,163 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errors, isAppError, parsePredict } from '@remotegpu/core';
+import { DEFAULT_TOP_K, type ImageClassifier } from './image.classifier.js';
+import { ortReason, type LoadedModel } from './model.session.js';
+import { OipError, parseInferRequest, toOipTensor } from './oip.codec.js';
+import { BodyError, ClientGoneError, parseJson, readBody, sendEnvelopeError, sendJson, sendOipError } from './http.respond.js';
+
+export interface RoutesOptions {
+  model: LoadedModel;
+  classifier: ImageClassifier;
+  modelName: string;
+  modelVersion: string;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** Loaded and not draining. */
+  isReady: () => boolean;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const SERVER_NAME = 'remotegpu-model-server';
+const SERVER_VERSION = '0.1.0';
+const DATA_URL_PREFIX = /^data:image\/[a-z0-9.+-]+;base64,/i;
+
+/**
+ * The routes of one replica, matched by plain string work on the path (no router library, no URL object): the
+ * bodies that never change are serialized once, so health checks and metadata cost one write.
+ */
+export function createRequestHandler(opts: RoutesOptions): RequestHandler {
+  const { model, classifier, modelName, modelVersion, maxBodyBytes, logger } = opts;
+  const live = Buffer.from(JSON.stringify({ live: true }));
+  const ready = Buffer.from(JSON.stringify({ ready: true }));
+  const notReady = Buffer.from(JSON.stringify({ ready: false }));
+  const modelReady = Buffer.from(JSON.stringify({ name: modelName, ready: true }));
+  const modelNotReady = Buffer.from(JSON.stringify({ name: modelName, ready: false }));
+  const serverMetadata = Buffer.from(JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
+  const modelMetadata = Buffer.from(
+    JSON.stringify({
+      name: modelName,
+      versions: [modelVersion],
+      platform: 'onnxruntime_onnx',
+      inputs: model.inputs,
+      outputs: model.outputs,
+      execution_provider: model.executionProvider,
+      ...(model.fallbackReason ? { device_fallback_reason: model.fallbackReason } : {}),
+    }),
+  );
+  const headOrGet = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
+
+  async function predict(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const input = parsePredict(parseJson(await readBody(req, maxBodyBytes)));
+      // parsePredict has checked the alphabet; Node's decoder skips the whitespace it allowed.
+      const image = Buffer.from(input.image.replace(DATA_URL_PREFIX, ''), 'base64');
+      const predictions = await classifier.classify(image, input.topK ?? DEFAULT_TOP_K);
+      sendJson(res, 200, JSON.stringify({ code: 0, message: 'success', data: { predictions } }));
+    } catch (err) {
+      if (err instanceof ClientGoneError) return;
+      if (err instanceof BodyError) {
+        res.shouldKeepAlive = false; // the rest of the body is never read
+        sendEnvelopeError(req, res, err.appError);
+      } else if (isAppError(err)) {
+        if (err.httpStatus >= 500) logger.error({ err: err.cause ?? err, code: err.code }, 'predict failed');
+        sendEnvelopeError(req, res, err);
+      } else {
+        logger.error({ err }, 'predict failed');
+        sendEnvelopeError(req, res, errors.internal(err));
+      }
+    }
+  }
+
+  async function infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, maxBodyBytes)).toString('utf8'));
+    } catch (err) {
+      if (err instanceof ClientGoneError) return;
+      if (err instanceof BodyError) {
+        res.shouldKeepAlive = false;
+        sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`);
+      } else sendOipError(res, 400, `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    try {
+      const request = parseInferRequest(body, model.inputs, model.outputs);
+      let results;
+      try {
+        results = await model.session.run(request.feeds, request.outputNames);
+      } catch (err) {
+        // The request passed the signature checks, so what remains is about its values (a dimension the graph
+        // cannot combine, an index out of range): the client's to fix.
+        sendOipError(res, 400, `inference failed: ${ortReason(err)}`);
+        return;
+      }
+      const outputs = request.outputNames.map((name) => toOipTensor(name, results[name]));
+      const answer = { model_name: modelName, model_version: modelVersion, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
+      sendJson(res, 200, JSON.stringify(answer));
+    } catch (err) {
+      if (err instanceof OipError) sendOipError(res, err.status, err.message);
+      else {
+        logger.error({ err }, 'infer failed');
+        sendOipError(res, 500, 'internal server error');
+      }
+    }
+  }
+
+  /** `/v2/models/{name}[/versions/{v}][/ready|/infer]` */
+  function modelRoute(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const parts = path.slice('/v2/models/'.length).split('/');
+    const versioned = parts.length >= 3 && parts[1] === 'versions';
+    const actionAt = versioned ? 3 : 1;
+    const action = parts[actionAt]; // undefined: the metadata itself
+    if (parts.length > actionAt + 1 || (action !== undefined && action !== 'ready' && action !== 'infer')) {
+      return notFound(req, res, path);
+    }
+    let name: string;
+    let version: string | undefined;
+    try {
+      name = decodeURIComponent(parts[0]);
+      if (versioned) version = decodeURIComponent(parts[2]);
+    } catch {
+      return sendOipError(res, 400, 'the path contains an invalid %-escape');
+    }
+    if (name !== modelName) return sendOipError(res, 404, `model "${name}" is not served here`);
+    if (version !== undefined && version !== modelVersion) {
+      return sendOipError(res, 404, `version "${version}" of model "${name}" is not served here`);
+    }
+    if (action === undefined && headOrGet(req)) return sendJson(res, 200, modelMetadata);
+    if (action === 'ready' && headOrGet(req)) return opts.isReady() ? sendJson(res, 200, modelReady) : sendJson(res, 503, modelNotReady);
+    if (action === 'infer' && req.method === 'POST') return void infer(req, res);
+    notFound(req, res, path);
+  }
+
+  function notFound(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (path === '/v2' || path.startsWith('/v2/')) return sendOipError(res, 404, `no such route: ${req.method} ${path}`);
+    sendEnvelopeError(req, res, errors.routeNotFound(`${req.method} ${path}`));
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    switch (path) {
+      case '/predict':
+        if (req.method === 'POST') return void predict(req, res);
+        break;
+      case '/v2/health/live':
+        if (headOrGet(req)) return sendJson(res, 200, live);
+        break;
+      case '/v2/health/ready':
+        if (headOrGet(req)) return opts.isReady() ? sendJson(res, 200, ready) : sendJson(res, 503, notReady);
+        break;
+      case '/v2':
+      case '/v2/':
+        if (headOrGet(req)) return sendJson(res, 200, serverMetadata);
+        break;
+      default:
+        if (path.startsWith('/v2/models/')) return modelRoute(req, res, path);
+    }
+    notFound(req, res, path);
+  };
+}

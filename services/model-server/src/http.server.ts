@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assertNever } from '@remotegpu/core';
+import type { RequestHandler } from './http.routes.js';
+
+/** Load balancers (AWS ALB, nginx upstream keepalive) idle out at 60 s; the server must outlast them. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+export type ServerState = 'idle' | 'serving' | 'draining' | 'stopped';
+
+export type DrainOutcome = 'drained' | 'timed_out';
+
+/**
+ * The replica's HTTP server and its lifecycle. Draining follows Kubernetes practice: readiness drops at once,
+ * the listener closes (new connections are refused, so a client or the router retries elsewhere), requests
+ * already on open connections are answered with `Connection: close`, and the process may exit once they are done.
+ */
+export class ModelHttpServer {
+  private state: ServerState = 'idle';
+  private readonly server: Server;
+  /** Responses not yet finished; a Set so that draining can turn off their keep-alive before they are written. */
+  private readonly inFlight = new Set<ServerResponse>();
+  private settleDrain: (() => void) | null = null;
+  private drainOutcome: Promise<DrainOutcome> | null = null;
+
+  constructor(handler: (server: ModelHttpServer) => RequestHandler, onDefect: (err: unknown) => void) {
+    const handle = handler(this);
+    this.server = createServer({ keepAlive: true, noDelay: true }, (req: IncomingMessage, res: ServerResponse) => {
+      this.inFlight.add(res);
+      if (this.state === 'draining') res.shouldKeepAlive = false;
+      res.once('close', () => this.finished(res));
+      try {
+        handle(req, res);
+      } catch (err) {
+        // A defect in a synchronous route must cost one request, not the replica.
+        onDefect(err);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"error":"internal server error"}');
+      }
+    });
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Node must not drop a kept-alive socket that is about to carry a request: headers get longer than keep-alive.
+    this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  }
+
+  get ready(): boolean {
+    return this.state === 'serving';
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.state = 'serving';
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Not ready at once; resolves when every request in flight is answered, or after `timeoutMs`. Idempotent. */
+  drain(timeoutMs: number): Promise<DrainOutcome> {
+    this.drainOutcome ??= this.startDrain(timeoutMs);
+    return this.drainOutcome;
+  }
+
+  private async startDrain(timeoutMs: number): Promise<DrainOutcome> {
+    switch (this.state) {
+      case 'idle':
+      case 'stopped':
+        this.state = 'stopped';
+        return 'drained';
+      case 'draining':
+      case 'serving':
+        break;
+      default:
+        return assertNever(this.state);
+    }
+    this.state = 'draining';
+    this.server.close();
+    this.server.closeIdleConnections();
+    for (const res of this.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    const done = new Promise<DrainOutcome>((resolve) => {
+      if (this.inFlight.size === 0) return resolve('drained');
+      this.settleDrain = () => resolve('drained');
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<DrainOutcome>((resolve) => {
+      timer = setTimeout(() => resolve('timed_out'), timeoutMs);
+    });
+    const outcome = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    this.state = 'stopped';
+    this.server.closeAllConnections();
+    return outcome;
+  }
+
+  private finished(res: ServerResponse): void {
+    this.inFlight.delete(res);
+    if (this.state !== 'draining') return;
+    // A response that began before the drain kept its keep-alive; its connection is idle now and may go.
+    this.server.closeIdleConnections();
+    if (this.inFlight.size === 0) this.settleDrain?.();
+  }
+}

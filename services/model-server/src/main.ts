@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type ModelServerConfig } from './server.config.js';
+import { createLogger } from './logger.js';
+import { loadModel, ModelLoadError, type LoadedModel } from './model.session.js';
+import { configureSharp } from './image.preprocess.js';
+import { ImageClassifier } from './image.classifier.js';
+import { ModelHttpServer } from './http.server.js';
+import { createRequestHandler } from './http.routes.js';
+import { EXIT_CONFIG, listeningLine, failedLine } from './stdout.protocol.js';
+
+/**
+ * One replica: load the model once, serve it over HTTP, print the `listening` line, drain on SIGTERM/SIGINT (or
+ * when stdin ends, if asked: the parent runtime died). A configuration or model the process can never serve
+ * exits 78 (EX_CONFIG) with every problem named, so a supervisor need not restart it in a loop.
+ */
+let logger: Logger = createLogger();
+let stopping = false;
+let server: ModelHttpServer | null = null;
+let model: LoadedModel | null = null;
+
+process.stdout.on('error', () => {}); // a reader that went away must not crash the replica
+
+function failConfig(problems: string[]): never {
+  logger.fatal({ problems }, `invalid configuration: ${problems.join('; ')}`);
+  process.stdout.write(failedLine(EXIT_CONFIG, problems.join('; ')));
+  process.exit(EXIT_CONFIG);
+}
+
+async function shutdown(why: string, drainTimeoutMs: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (server) {
+    logger.info({ why, inFlight: server.inFlightCount }, 'draining');
+    const outcome = await server.drain(drainTimeoutMs);
+    logger.info({ outcome, inFlight: server.inFlightCount }, 'stopped');
+  } else logger.info({ why }, 'stopped before serving');
+  await model?.session.release().catch(() => {});
+  process.exit(0);
+}
+
+/** The model's first output names the classes; a fixed class count must match the labels. */
+function checkLabels(loaded: LoadedModel, config: ModelServerConfig): string[] {
+  const first = loaded.outputs[0];
+  if (!first) return ['RGPU_MODEL_PATH: the model has no output'];
+  const classes = first.shape[first.shape.length - 1];
+  if (classes !== undefined && classes >= 0 && classes !== config.labels.length) {
+    return [`RGPU_LABELS: ${config.labels.length} labels, but the model's output "${first.name}" has ${classes} classes`];
+  }
+  return [];
+}
+
+async function main(): Promise<void> {
+  let config: ModelServerConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) failConfig(err.problems);
+    throw err;
+  }
+  logger = createLogger(config.logLevel).child({ model: config.modelName, version: config.modelVersion });
+  const drainTimeoutMs = config.drainTimeoutMs;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal, drainTimeoutMs));
+  if (config.exitOnStdinClose) {
+    process.stdin.on('error', () => {});
+    process.stdin.once('end', () => void shutdown('stdin closed', drainTimeoutMs));
+    process.stdin.resume();
+  }
+
+  configureSharp();
+  try {
+    model = await loadModel({ path: config.modelPath, device: config.device, gpuAssigned: config.gpuAssigned, intraOpThreads: config.intraOpThreads, logger });
+  } catch (err) {
+    if (err instanceof ModelLoadError) failConfig([`RGPU_MODEL_PATH: ${err.message}`]);
+    throw err;
+  }
+  const labelProblems = checkLabels(model, config);
+  if (labelProblems.length) failConfig(labelProblems);
+  const classifier = new ImageClassifier({ model, labels: config.labels, preprocessing: config.preprocessing });
+  if (classifier.unsupportedReason) logger.warn({ reason: classifier.unsupportedReason }, 'predict is unavailable; OIP infer serves the model');
+  if (stopping) return; // a signal arrived while the model was loading
+
+  const loaded = model;
+  server = new ModelHttpServer((s) =>
+    createRequestHandler({
+      model: loaded,
+      classifier,
+      modelName: config.modelName,
+      modelVersion: config.modelVersion,
+      maxBodyBytes: config.maxBodyBytes,
+      logger,
+      isReady: () => s.ready,
+    }),
+    (err) => logger.error({ err }, 'request handler failed'),
+  );
+  const port = await server.listen(config.port, config.host);
+  logger.info({ port, host: config.host, device: loaded.executionProvider, fallbackReason: loaded.fallbackReason }, 'listening');
+  process.stdout.write(listeningLine(port, loaded.executionProvider));
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'model server failed to start');
+  process.exit(1);
+});

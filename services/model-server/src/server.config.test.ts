@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, namesAGpu } from './server.config.js';
+
+const REQUIRED = { RGPU_MODEL_PATH: '/models/m.onnx', RGPU_MODEL_NAME: 'svc-abc123', RGPU_MODEL_VERSION: 'v1', RGPU_LABELS: '["cat","dog"]' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('model server configuration', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(REQUIRED)).toEqual({
+      modelPath: '/models/m.onnx',
+      modelName: 'svc-abc123',
+      modelVersion: 'v1',
+      labels: ['cat', 'dog'],
+      preprocessing: null,
+      port: 0,
+      host: '127.0.0.1',
+      device: 'auto',
+      gpuAssigned: false,
+      maxBodyBytes: 10 * 1024 * 1024,
+      drainTimeoutMs: 10_000,
+      exitOnStdinClose: false,
+      intraOpThreads: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable it documents', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      RGPU_PREPROCESSING: '{"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]}',
+      PORT: '9001',
+      HOST: '0.0.0.0',
+      RGPU_DEVICE: 'cuda',
+      RGPU_MAX_BODY_BYTES: '1024',
+      RGPU_DRAIN_TIMEOUT_MS: '0',
+      RGPU_EXIT_ON_STDIN_CLOSE: '1',
+      RGPU_INTRA_OP_THREADS: '2',
+      CUDA_VISIBLE_DEVICES: '1,2',
+    });
+    expect(config).toMatchObject({
+      preprocessing: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      port: 9001,
+      host: '0.0.0.0',
+      device: 'cuda',
+      gpuAssigned: true,
+      maxBodyBytes: 1024,
+      drainTimeoutMs: 0,
+      exitOnStdinClose: true,
+      intraOpThreads: 2,
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({
+      RGPU_MODEL_PATH: '/m.onnx',
+      RGPU_MODEL_VERSION: 'has space',
+      RGPU_LABELS: '[]',
+      RGPU_PREPROCESSING: '{"mean":[0,0,0],"std":[1,0,1]}',
+      PORT: '70000',
+      RGPU_EXIT_ON_STDIN_CLOSE: 'yes',
+      RGPU_INTRA_OP_THREADS: '0',
+    });
+    const named = problems.map((p) => p.split(':')[0]).sort();
+    expect(named).toEqual(
+      ['PORT', 'RGPU_EXIT_ON_STDIN_CLOSE', 'RGPU_INTRA_OP_THREADS', 'RGPU_LABELS', 'RGPU_MODEL_NAME', 'RGPU_MODEL_VERSION', 'RGPU_PREPROCESSING'].sort(),
+    );
+    expect(problemsOf({ ...REQUIRED, RGPU_LABELS: 'cat,dog' })).toEqual(['RGPU_LABELS: must be valid JSON']);
+    expect(problemsOf({ ...REQUIRED, RGPU_LABELS: '' })[0]).toMatch(/^RGPU_LABELS: is required/);
+  });
+
+  it('sees a GPU only when CUDA_VISIBLE_DEVICES names one first', () => {
+    for (const yes of ['0', '3,1', ' 2 ', 'GPU-8f2b1c3e-aaaa-bbbb-cccc-0123456789ab', 'MIG-1a2b3c4d-0000']) expect(namesAGpu(yes), yes).toBe(true);
+    for (const no of [undefined, '', '-1', 'none', 'NoDevFiles', ',0']) expect(namesAGpu(no), String(no)).toBe(false);
+  });
+});

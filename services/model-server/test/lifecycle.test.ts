@@ -1,0 +1,171 @@
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokenOnnx, colorClassifierOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
+import { getJson, imageBody, modelEnv, postJson, runToExit, startModelServer, type ModelServerProcess } from './spawn.js';
+
+let dir: TempDir;
+let env: Record<string, string>;
+const started: ModelServerProcess[] = [];
+
+async function start(extra: Record<string, string> = {}, stdin: 'pipe' | 'ignore' = 'ignore'): Promise<ModelServerProcess> {
+  const server = await startModelServer({ env: { ...env, ...extra }, stdin });
+  started.push(server);
+  return server;
+}
+
+beforeAll(async () => {
+  dir = await tempDir('rgpu-model-server-life-');
+  env = await modelEnv(dir.path, 'color.onnx', colorClassifierOnnx({ height: 16, width: 16 }));
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.stop('SIGKILL')));
+  await dir?.cleanup();
+});
+
+/** A predict whose body is held back: the request is in flight on the server until `finish()` is called. */
+function slowPredict(port: number, body: string): { finish(): void; response: Promise<{ status: number; body: string }> } {
+  let req!: ClientRequest;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res: IncomingMessage) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+  });
+  const half = Math.floor(body.length / 2);
+  req.write(body.slice(0, half));
+  return { finish: () => req.end(body.slice(half)), response };
+}
+
+function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Sends the first bytes of a request now and the rest later, so its connection is busy (not idle) meanwhile. */
+function partialRequest(port: number, head: string): { socket: Socket; complete(rest: string): Promise<string> } {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(head);
+  let text = '';
+  socket.setEncoding('utf8').on('data', (c: string) => (text += c));
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+  return { socket, complete: (rest) => (socket.write(rest), closed) };
+}
+
+describe('model server process', () => {
+  it('prints exactly one listening line on stdout and serves health and keep-alive', async () => {
+    const server = await start();
+    expect(server.stdoutLines).toHaveLength(1);
+    expect(server.stdoutLines[0]).toMatch(/^\{"event":"listening","port":\d+,"device":"cpu"\}$/);
+    expect(JSON.parse(server.stdoutLines[0]).port).toBe(server.port);
+    const live = await fetch(`${server.url}/v2/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${server.url}/v2/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true });
+    // Proxies with a 60 s idle timeout must close first; Node advertises the server's timeout.
+    expect(ready.headers.get('keep-alive')).toBe('timeout=65');
+    const unknown = await getJson(`${server.url}/predict/extra`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 40400 });
+    const wrongMethod = await getJson(`${server.url}/predict`);
+    expect(wrongMethod.status).toBe(404);
+    // The JSON logs are on stderr, stdout stays the protocol.
+    expect(server.stderr()).toMatch(/"msg":"listening"/);
+  });
+
+  it('falls back to the CPU with a reason when CUDA_VISIBLE_DEVICES names a GPU it cannot use, and still serves', async () => {
+    const server = await start({ CUDA_VISIBLE_DEVICES: '0' });
+    expect(server.device).toBe('cpu');
+    const meta = await getJson(`${server.url}/v2/models/svc-test0000001`);
+    expect(meta.body.execution_provider).toBe('cpu');
+    expect(meta.body.device_fallback_reason).toMatch(/CUDA execution provider unavailable: .+/);
+    const res = await postJson(`${server.url}/predict`, imageBody(await solidImage('green', { format: 'png' })));
+    expect(res.body.data.predictions[0].class).toBe('green');
+    // RGPU_DEVICE=cpu never tries CUDA, so there is nothing to explain.
+    const cpu = await start({ CUDA_VISIBLE_DEVICES: '0', RGPU_DEVICE: 'cpu' });
+    expect((await getJson(`${cpu.url}/v2/models/svc-test0000001`)).body.device_fallback_reason).toBeUndefined();
+  });
+
+  it('on SIGTERM turns not-ready, refuses new connections, finishes every request in flight, then exits 0', async () => {
+    const server = await start();
+    const body = JSON.stringify(imageBody(await solidImage('blue', { format: 'jpeg', width: 120, height: 80 })));
+    const slow = Array.from({ length: 4 }, () => slowPredict(server.port, body));
+    const probe = partialRequest(server.port, 'GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n');
+    await sleep(300); // the four requests' headers have reached the server
+    server.child.kill('SIGTERM');
+    await sleep(300);
+    expect(server.child.exitCode).toBeNull(); // still waiting for its requests
+    expect(await connectionRefused(server.port)).toBe(true);
+    const readiness = await probe.complete('\r\n');
+    expect(readiness).toMatch(/^HTTP\/1\.1 503/);
+    expect(readiness).toMatch(/\{"ready":false\}$/);
+    for (const s of slow) s.finish();
+    const answers = await Promise.all(slow.map((s) => s.response));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body).data.predictions[0].class).toBe('blue');
+    }
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('gives up on a request that never completes after RGPU_DRAIN_TIMEOUT_MS and still exits 0', async () => {
+    const server = await start({ RGPU_DRAIN_TIMEOUT_MS: '400' });
+    const stuck = slowPredict(server.port, JSON.stringify(imageBody(await solidImage('red', { format: 'png' }))));
+    stuck.response.catch(() => {}); // the connection is cut
+    await sleep(200);
+    const sent = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(350);
+  });
+
+  it('exits when stdin ends if RGPU_EXIT_ON_STDIN_CLOSE=1, and not otherwise', async () => {
+    const watched = await start({ RGPU_EXIT_ON_STDIN_CLOSE: '1' }, 'pipe');
+    const unwatched = await start({}, 'pipe');
+    watched.child.stdin!.end();
+    unwatched.child.stdin!.end();
+    expect(await watched.exited).toEqual({ code: 0, signal: null });
+    await sleep(300);
+    expect(unwatched.child.exitCode).toBeNull();
+    expect((await fetch(`${unwatched.url}/v2/health/ready`)).status).toBe(200);
+  });
+
+  it('exits 78 naming every bad variable at once', async () => {
+    const result = await runToExit({
+      env: { RGPU_MODEL_PATH: env.RGPU_MODEL_PATH, RGPU_MODEL_VERSION: 'v1', RGPU_LABELS: 'red,green', PORT: 'http', RGPU_DEVICE: 'tpu', RGPU_PREPROCESSING: '{"mean":[0,0]}' },
+    });
+    expect(result.code).toBe(78);
+    for (const variable of ['RGPU_MODEL_NAME', 'RGPU_LABELS', 'PORT', 'RGPU_DEVICE', 'RGPU_PREPROCESSING']) {
+      expect(result.stderr).toContain(variable);
+    }
+    expect(result.stderr).not.toContain('RGPU_MODEL_VERSION');
+    const failed = JSON.parse(result.stdout);
+    expect(failed).toMatchObject({ event: 'failed', exit_code: 78 });
+    expect(failed.reason).toContain('RGPU_LABELS');
+  });
+
+  it('exits 78 for a model it cannot serve: missing file, not ONNX, labels of another size', async () => {
+    await import('node:fs/promises').then((fs) => fs.writeFile(`${dir.path}/broken.onnx`, brokenOnnx()));
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ RGPU_MODEL_PATH: `${dir.path}/missing.onnx` }, /RGPU_MODEL_PATH: cannot read the model file/],
+      [{ RGPU_MODEL_PATH: `${dir.path}/broken.onnx` }, /RGPU_MODEL_PATH: onnxruntime cannot load/],
+      [{ RGPU_LABELS: '["red","green","blue","violet"]' }, /RGPU_LABELS: 4 labels, but the model's output \\?"scores\\?" has 3 classes/],
+    ];
+    const results = await Promise.all(cases.map(([extra]) => runToExit({ env: { ...env, ...extra } })));
+    results.forEach((result, i) => {
+      expect(result.code).toBe(78);
+      expect(result.stderr).toMatch(cases[i][1]);
+    });
+  });
+});
