@@ -4,8 +4,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AppDeps } from './application/ports.js';
 import type { TokenVerifier } from '@remotegpu/auth';
+import type { EventBus } from '@remotegpu/bus';
 import { mountRest } from './rest/index.js';
 import { createGraphql } from './graphql/index.js';
+import { StatusFanout } from './events/status-fanout.js';
+import { startStatusFeed } from './events/status-feed.js';
+import { registerStatusMetrics } from './events/status.metrics.js';
 
 export interface GatewayLimits {
   /** Largest JSON body (predict images travel base64 in it). */
@@ -31,6 +35,8 @@ export interface GatewayOptions {
   uploadDir: string;
   /** `/readyz` answers 200 only when this resolves true. */
   ready: () => Promise<boolean>;
+  /** Status events for GraphQL subscriptions come from here (the gateway subscribes once, without a group). */
+  bus: EventBus;
   httpServer: Server;
 }
 
@@ -52,12 +58,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('etag', false);
-  const graphql = await createGraphql(ctx, httpServer);
+  const statusEvents = new StatusFanout();
+  registerStatusMetrics(ctx.metrics, statusEvents);
+  const statusFeed = await startStatusFeed(ctx.bus, statusEvents);
+  const graphql = await createGraphql(ctx, httpServer, statusEvents).catch(async (err: unknown) => {
+    await statusFeed.unsubscribe();
+    throw err;
+  });
   mountRest(app, ctx, { graphql: graphql.middleware });
   return {
     app,
     async stop() {
       await graphql.stop();
+      await statusFeed.unsubscribe();
+      statusEvents.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { openSqliteStore, type Store } from '@remotegpu/store';
+import { InProcessBus, type EventBus } from '@remotegpu/bus';
 import {
   createGateway,
   hs256Verifier,
@@ -24,6 +25,7 @@ export interface RunningPlatform {
   /** An admin token, printed at start when the secret was generated here (standalone convenience). */
   adminToken: string;
   store: Store;
+  bus: EventBus;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
   const secret = config.jwtSecret ?? (await loadOrCreateSecret(config.dataDir)).secret;
 
   const store = openSqliteStore({ path: config.storeUrl.replace(/^sqlite:/, '') });
+  const bus = new InProcessBus({ logger: logger.child({ component: 'bus' }) });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -69,6 +72,7 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
     graphql: config.graphql,
     uploadDir,
     ready: () => store.ping(),
+    bus,
     httpServer,
   });
   httpServer.on('request', gateway.app);
@@ -90,12 +94,14 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
     secret,
     adminToken,
     store,
+    bus,
     stop() {
       // Reverse order of start: stop taking requests (Apollo's drain plugin waits for in-flight ones), then the store.
       stopping ??= (async () => {
         await gateway.stop();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeAllConnections();
+        await bus.close();
         await store.close();
       })();
       return stopping;

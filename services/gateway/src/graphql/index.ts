@@ -13,6 +13,8 @@ import { contextFunction, type GraphqlContext } from './context.js';
 import { errorFormatter } from './errors.js';
 import { costLimitPlugin, depthLimitRule } from './limits.js';
 import { buildGatewaySchema } from './schema.js';
+import { createSubscriptionServer } from './subscription.server.js';
+import type { StatusFanout } from '../events/status-fanout.js';
 
 export { buildGatewaySchema, printGatewaySchema } from './schema.js';
 export type { GraphqlContext } from './context.js';
@@ -21,7 +23,10 @@ export type { ErrorExtensions } from './errors.js';
 export interface GraphqlEndpoint {
   /** Mount at `/graphql`: JSON body parsing, then Apollo. */
   middleware: RequestHandler[];
-  /** Stops Apollo; its drain plugin closes the HTTP server and waits for in-flight requests. */
+  /**
+   * Closes the subscription sockets, then stops Apollo, whose drain plugin closes the HTTP server and waits for
+   * in-flight requests (open WebSockets would keep that waiting).
+   */
   stop(): Promise<void>;
 }
 
@@ -29,14 +34,16 @@ export interface GraphqlEndpoint {
  * GraphQL over HTTP at `/graphql` (DESIGN §4). Apollo Server 5 with CSRF prevention (its default), depth and
  * cost limits, configurable introspection, and one error format: numeric `extensions.code` as in REST, messages
  * in the request's `Accept-Language`, never a stack trace. Execution errors keep HTTP 200, as GraphQL over HTTP
- * prescribes; requests refused before execution carry their status (400, 401, 413).
+ * prescribes; requests refused before execution carry their status (400, 401, 413). Subscriptions run over
+ * graphql-ws on the same path and server, fed by `statusEvents`.
  */
-export async function createGraphql(ctx: GatewayContext, httpServer: Server): Promise<GraphqlEndpoint> {
+export async function createGraphql(ctx: GatewayContext, httpServer: Server, statusEvents: StatusFanout): Promise<GraphqlEndpoint> {
   const logger = ctx.logger.child({ component: 'graphql' });
+  const schema = await buildGatewaySchema({ pubSub: statusEvents });
   // formatError has no access to the request; the request's language travels in async context instead.
   const requestLanguage = new AsyncLocalStorage<Language>();
   const apollo = new ApolloServer<GraphqlContext>({
-    schema: await buildGatewaySchema(),
+    schema,
     introspection: ctx.graphql.introspection,
     // Without introspection, "Did you mean ...?" suggestions would leak the schema too.
     hideSchemaDetailsFromClientErrors: !ctx.graphql.introspection,
@@ -57,12 +64,21 @@ export async function createGraphql(ctx: GatewayContext, httpServer: Server): Pr
     ],
   });
   await apollo.start();
+  const subscriptions = createSubscriptionServer({
+    httpServer,
+    schema,
+    deps: ctx.deps,
+    verifier: ctx.verifier,
+    logger,
+    limits: ctx.graphql,
+  });
   const apolloHandler = expressMiddleware(apollo, { context: contextFunction(ctx.deps, ctx.verifier) });
   const withLanguage: RequestHandler = (req, res, next) =>
     requestLanguage.run(languageOf(req.headers['accept-language']), () => apolloHandler(req, res, next));
   return {
     middleware: [graphqlJsonBody(ctx.limits.jsonBodyBytes), withLanguage],
     async stop() {
+      await subscriptions.stop();
       await apollo.stop();
     },
   };

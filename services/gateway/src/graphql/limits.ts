@@ -3,7 +3,9 @@ import {
   GraphQLError,
   Kind,
   type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
@@ -114,31 +116,45 @@ export function listComplexity(expectedItems: number) {
   return ({ childComplexity }: ComplexityEstimatorArgs): number => 1 + childComplexity * expectedItems;
 }
 
+export interface CostedOperation {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
 /**
- * The cost limit runs once the operation is resolved, so variables (`pageSize: $n`) count. Fields without a
- * `complexity` cost 1. A client error while estimating (invalid variables, too many nodes) refuses the request too.
+ * The refusal for an operation over the cost limit, or undefined when it fits. Fields without a `complexity`
+ * cost 1. A client error while estimating (invalid variables, too many nodes) is a refusal too. Shared by
+ * the HTTP plugin below and the graphql-ws server.
  */
+export function costRefusal(operation: CostedOperation, maxCost: number): AppError | undefined {
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema: operation.schema,
+      query: operation.document,
+      operationName: operation.operationName ?? undefined,
+      variables: operation.variables ?? {},
+      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (err) {
+    // GraphQLErrors here are the client's (invalid variables, too many nodes); anything else is a defect
+    // and goes on to formatError as a 50000 without its message.
+    if (!(err instanceof GraphQLError)) throw err;
+    return new AppError(ErrorCode.BadRequest, { zh: err.message, en: err.message });
+  }
+  return cost > maxCost ? tooCostly(cost, maxCost) : undefined;
+}
+
+/** The cost limit runs once the operation is resolved, so variables (`pageSize: $n`) count. */
 export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          let cost: number;
-          try {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName ?? undefined,
-              variables: request.variables ?? {},
-              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
-          } catch (err) {
-            // GraphQLErrors here are the client's (invalid variables, too many nodes); anything else is a defect
-            // and goes on to formatError as a 50000 without its message.
-            if (!(err instanceof GraphQLError)) throw err;
-            throw refused(new AppError(ErrorCode.BadRequest, { zh: err.message, en: err.message }));
-          }
-          if (cost > maxCost) throw refused(tooCostly(cost, maxCost));
+          const refusal = costRefusal({ schema, document, operationName: request.operationName, variables: request.variables }, maxCost);
+          if (refusal) throw refused(refusal);
         },
       };
     },
