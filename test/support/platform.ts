@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { colorClassifierOnnx, COLOR_LABELS, signToken, tempDir } from '@remotegpu/testkit';
-import { loadConfig, startPlatform, type RunningPlatform } from '@remotegpu/standalone';
+import { loadConfig, startPlatform, type PlatformOverrides, type RunningPlatform } from '@remotegpu/standalone';
 
 export interface TestPlatform {
   url: string;
@@ -19,7 +19,15 @@ let modelCounter = 0;
  * The real standalone platform in this process: SQLite in a temp data directory, real HTTP on an
  * ephemeral loopback port, the real gateway. `env` overrides configuration variables.
  */
-export async function startTestPlatform(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestPlatform> {
+/** Fast restarts and resyncs for tests; the production defaults are seconds. */
+const TEST_OVERRIDES: PlatformOverrides = {
+  runtime: { backoff: { initialMs: 50, maxMs: 500 }, gracePeriodMs: 2000, readinessTimeoutMs: 20_000 },
+  resyncIntervalMs: 1000,
+};
+
+export async function startTestPlatform(
+  opts: { env?: Record<string, string>; dataDir?: string; overrides?: PlatformOverrides } = {},
+): Promise<TestPlatform> {
   const dir = opts.dataDir ? undefined : await tempDir('rgpu-test-');
   const dataDir = opts.dataDir ?? dir!.path;
   const secret = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -30,7 +38,7 @@ export async function startTestPlatform(opts: { env?: Record<string, string>; da
     RGPU_LOG_LEVEL: 'silent',
     ...opts.env,
   });
-  const platform = await startPlatform(config, pino({ level: 'silent' }));
+  const platform = await startPlatform(config, pino({ level: 'silent' }), { ...TEST_OVERRIDES, ...opts.overrides });
   const url = platform.url;
   return {
     url,

@@ -6,10 +6,13 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { openSqliteStore, type Store } from '@remotegpu/store';
 import { InProcessBus, type EventBus } from '@remotegpu/bus';
+import { LocalRuntime } from '@remotegpu/runtime';
+import { Provisioner } from '@remotegpu/provisioner';
+import { createRouter } from '@remotegpu/router';
 import {
   createGateway,
+  busIntentPublisher,
   hs256Verifier,
-  noReplicaPredictor,
   ArtifactIngestor,
   signToken,
   type AppDeps,
@@ -17,6 +20,7 @@ import {
 } from '@remotegpu/gateway';
 import type { StandaloneConfig } from './config.js';
 import { loadOrCreateSecret } from './secret.js';
+import { modelServerEntry } from './model-server-entry.js';
 
 export interface RunningPlatform {
   url: string;
@@ -26,29 +30,78 @@ export interface RunningPlatform {
   adminToken: string;
   store: Store;
   bus: EventBus;
+  runtime: LocalRuntime;
+  provisioner: Provisioner;
   stop(): Promise<void>;
 }
 
-/**
- * Intents wake the provisioner; until it exists (next issue) nothing listens, and services stay
- * `creating`. The provisioner re-reads the Store on start, so nothing published here is needed later.
- */
-const noListenerIntents: IntentPublisher = { async publish() {} };
+export interface PlatformOverrides {
+  /** Test knobs for the local runtime (fast backoff); production uses the runtime's defaults. */
+  runtime?: Partial<Pick<ConstructorParameters<typeof LocalRuntime>[0], 'backoff' | 'gracePeriodMs' | 'readinessTimeoutMs' | 'crashLoopLimit'>>;
+  resyncIntervalMs?: number;
+}
 
-/** The composition root of `npm start`: gateway (+ later provisioner and router) over embedded adapters. */
-export async function startPlatform(config: StandaloneConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningPlatform> {
+/**
+ * The composition root of `npm start` (DESIGN §2 "standalone"): gateway, provisioner and router in one
+ * process over the embedded adapters — SQLite store, in-process bus, local runtime. Distributed mode wires
+ * the same components to other adapters.
+ */
+export async function startPlatform(
+  config: StandaloneConfig,
+  logger: Logger = pino({ level: config.logLevel }),
+  overrides: PlatformOverrides = {},
+): Promise<RunningPlatform> {
   await mkdir(config.dataDir, { recursive: true });
   const uploadDir = path.join(config.dataDir, 'uploads');
   await mkdir(uploadDir, { recursive: true });
   const secret = config.jwtSecret ?? (await loadOrCreateSecret(config.dataDir)).secret;
+  const verifier = hs256Verifier(secret);
 
   const store = openSqliteStore({ path: config.storeUrl.replace(/^sqlite:/, '') });
   const bus = new InProcessBus({ logger: logger.child({ component: 'bus' }) });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
+  // Start order: runtime (kills orphans of a crashed predecessor) → router (table from the store) →
+  // provisioner (its first resync brings wanted services back) → HTTP. Stop runs it backwards.
+  const runtime = new LocalRuntime({
+    modelServer: { command: process.execPath, args: [modelServerEntry()] },
+    stateDir: path.join(config.dataDir, 'runtime'),
+    gpus: config.localGpus,
+    logger: logger.child({ component: 'runtime' }),
+    ...overrides.runtime,
+  });
+  await runtime.start();
+  const router = createRouter({
+    store,
+    bus,
+    verifier,
+    logger: logger.child({ component: 'router' }),
+    metrics,
+    publicUrl: config.publicUrl,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  await router.start();
+  const provisioner = new Provisioner({
+    store,
+    bus,
+    runtime,
+    logger: logger.child({ component: 'provisioner' }),
+    ...(overrides.resyncIntervalMs ? { resyncIntervalMs: overrides.resyncIntervalMs } : {}),
+  });
+  await provisioner.start();
+
+  // A lost intent only delays convergence until the provisioner's next resync: never fail the user's request for it.
+  const busIntents = busIntentPublisher(bus);
+  const intentLogger = logger.child({ component: 'intents' });
+  const intents: IntentPublisher = {
+    publish: (intent, service) =>
+      busIntents.publish(intent, service).catch((err: unknown) => {
+        intentLogger.warn({ err, serviceId: service.id, intent }, 'intent not published; the next resync converges');
+      }),
+  };
+
   const httpServer: Server = createServer();
-  // The public URL depends on the bound port when PORT=0 (tests): resolve it lazily.
   const deps: AppDeps = {
     store,
     artifacts: new ArtifactIngestor({
@@ -58,14 +111,15 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
       fetchTimeoutMs: config.artifactFetchTimeoutMs,
       allowPrivateHosts: config.artifactAllowPrivateHosts,
     }),
-    predictor: noReplicaPredictor,
-    intents: noListenerIntents,
+    predictor: router.predictor,
+    intents,
+    // The public URL depends on the bound port when PORT=0 (tests): fixed up after listen.
     publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
     now: () => new Date(),
   };
   const gateway = await createGateway({
     deps,
-    verifier: hs256Verifier(secret),
+    verifier,
     logger: logger.child({ component: 'gateway' }),
     metrics,
     limits: { jsonBodyBytes: config.maxBodyBytes, uploadBytes: config.artifactMaxBytes },
@@ -75,7 +129,11 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
     bus,
     httpServer,
   });
-  httpServer.on('request', gateway.app);
+  // The data plane skips Express entirely: its hot path is the router's own handler.
+  httpServer.on('request', (req, res) => {
+    if (req.url !== undefined && req.url.startsWith('/inference/')) router.handle(req, res);
+    else gateway.app(req, res);
+  });
   httpServer.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -95,12 +153,21 @@ export async function startPlatform(config: StandaloneConfig, logger: Logger = p
     adminToken,
     store,
     bus,
+    runtime,
+    provisioner,
     stop() {
-      // Reverse order of start: stop taking requests (Apollo's drain plugin waits for in-flight ones), then the store.
       stopping ??= (async () => {
+        // Stop taking requests first (Apollo's drain plugin waits for in-flight ones), then the control loop,
+        // the data plane, the replicas (no orphans), and last the bus and the store they all write to.
         await gateway.stop();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
+        });
         httpServer.closeAllConnections();
+        await provisioner.stop();
+        await router.stop();
+        await runtime.stop();
         await bus.close();
         await store.close();
       })();
