@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadRouterConfig } from './router.config.js';
+import { languageOf } from './router.errors.js';
+
+const secret = 's'.repeat(32);
+
+describe('loadRouterConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadRouterConfig({ RGPU_JWT_SECRET: secret, RGPU_DATA_DIR: '/var/rgpu' });
+    expect(config).toMatchObject({
+      port: 8081,
+      host: '127.0.0.1',
+      storeUrl: 'sqlite:/var/rgpu/rgpu.db',
+      requestTimeoutMs: 30_000,
+      maxInFlightPerReplica: 8,
+      maxQueuePerService: 256,
+      ejectAfterFailures: 3,
+      ejectForMs: 10_000,
+      maxBodyBytes: 10 * 1024 * 1024,
+      logLevel: 'info',
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadRouterConfig({ ROUTER_PORT: '70000', RGPU_ROUTER_MAX_IN_FLIGHT: 'many', RGPU_STORE_URL: 'postgres://x', RGPU_LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['RGPU_JWT_SECRET', 'ROUTER_PORT', 'RGPU_ROUTER_MAX_IN_FLIGHT', 'RGPU_STORE_URL', 'RGPU_LOG_LEVEL']) {
+      expect(problems).toContain(name);
+    }
+  });
+});
+
+describe('languageOf', () => {
+  it('is Chinese unless English ranks first', () => {
+    expect(languageOf(undefined)).toBe('zh');
+    expect(languageOf('en')).toBe('en');
+    expect(languageOf('en-US,en;q=0.9')).toBe('en');
+    expect(languageOf('zh-CN,en;q=0.8')).toBe('zh');
+    expect(languageOf('fr, en;q=0.5, zh;q=0.9')).toBe('zh');
+    expect(languageOf('de')).toBe('zh');
+  });
+});
