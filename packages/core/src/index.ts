@@ -5,3 +5,4 @@ export * from './lifecycle.js';
 export * from './model.js';
 export * from './validation.js';
 export * from './events.js';
+export * from './i18n.js';

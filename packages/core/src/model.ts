@@ -42,3 +42,20 @@ export interface ModelVersion {
   preprocessing: Preprocessing | null;
   createdAt: string;
 }
+
+/** onnxruntime's element types → Open Inference Protocol v2 datatype names (registry and model server agree). */
+export const OIP_DATATYPES: Readonly<Record<string, string>> = {
+  bool: 'BOOL',
+  uint8: 'UINT8',
+  uint16: 'UINT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
+  int8: 'INT8',
+  int16: 'INT16',
+  int32: 'INT32',
+  int64: 'INT64',
+  float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+  string: 'BYTES',
+};

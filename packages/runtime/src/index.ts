@@ -1,1 +1,4 @@
 export * from './runtime.port.js';
+export { LocalRuntime } from './local/local.runtime.js';
+export type { LocalRuntimeOptions } from './local/local.options.js';
+export { detectGpuCount } from './local/gpu.allocator.js';

@@ -1,7 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import ort from 'onnxruntime-node';
-import type { TensorSpec } from '@remotegpu/core';
+import { OIP_DATATYPES, type TensorSpec } from '@remotegpu/core';
 import type { DeviceChoice } from './server.config.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -32,22 +32,6 @@ export class ModelLoadError extends Error {
   }
 }
 
-/** onnxruntime's element types → Open Inference Protocol v2 datatype names (what the gateway reports too). */
-const OIP_DATATYPES: Record<string, string> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
 
 function toTensorSpec(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
   if (!meta.isTensor) return { name: meta.name, datatype: 'UNSUPPORTED', shape: [] };

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AppError, ErrorCode, httpStatusOf, type Language, type Localized } from '@remotegpu/core';
+export { languageOf } from '@remotegpu/core';
 
 /**
  * The data plane's own failures. The common ones (401, 404, 409, 413, 503 no replica) come from the core
@@ -59,29 +60,6 @@ export const routerErrors = {
   },
 };
 
-/**
- * A copy of the gateway's `languageOf` (services never import each other): Chinese, the seed's language,
- * unless the client ranks English first.
- */
-export function languageOf(acceptLanguage: string | undefined): Language {
-  if (!acceptLanguage) return 'zh';
-  let best: Language = 'zh';
-  let bestQ = 0;
-  for (const part of acceptLanguage.split(',')) {
-    const [rawTag, ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((p) => /^\s*q=([\d.]+)/.exec(p)).find(Boolean);
-    const q = qParam ? Number(qParam[1]) : 1;
-    if (!(q > 0) || q <= bestQ) continue;
-    if (rawTag.startsWith('en')) {
-      best = 'en';
-      bestQ = q;
-    } else if (rawTag.startsWith('zh')) {
-      best = 'zh';
-      bestQ = q;
-    }
-  }
-  return best;
-}
 
 export interface ErrorEnvelope {
   code: number;

@@ -1,23 +1,6 @@
 import type { Language, Localized } from '@remotegpu/core';
+export { languageOf } from '@remotegpu/core';
 
-/** Chinese (the seed's language) unless the client prefers English. */
-export function languageOf(acceptLanguage: string | undefined | null): Language {
-  if (!acceptLanguage) return 'zh';
-  const ranked = acceptLanguage
-    .split(',')
-    .map((part) => {
-      const [tag, ...params] = part.trim().toLowerCase().split(';');
-      const q = params.map((p) => /^\s*q=([\d.]+)/.exec(p)).find(Boolean);
-      return { tag, q: q ? Number(q[1]) : 1 };
-    })
-    .filter((entry) => entry.tag && entry.q > 0)
-    .sort((a, b) => b.q - a.q);
-  for (const { tag } of ranked) {
-    if (tag.startsWith('en')) return 'en';
-    if (tag.startsWith('zh')) return 'zh';
-  }
-  return 'zh';
-}
 
 export function localize(text: Localized, lang: Language): string {
   return text[lang];

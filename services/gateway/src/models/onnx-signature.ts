@@ -1,4 +1,4 @@
-import type { TensorSpec } from '@remotegpu/core';
+import { OIP_DATATYPES, type TensorSpec } from '@remotegpu/core';
 import { InferenceSession } from 'onnxruntime-node';
 import { artifactErrors, type ArtifactField } from './artifact-errors.js';
 
@@ -7,22 +7,6 @@ export interface ModelSignature {
   outputs: TensorSpec[];
 }
 
-/** onnxruntime's element types → Open Inference Protocol v2 datatype names. */
-const OIP_DATATYPES: Record<string, string> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
 
 /**
  * Loads the model with onnxruntime (CPU, no graph optimization: only the signature is wanted) and reports its

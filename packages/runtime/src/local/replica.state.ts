@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { ReplicaObservation, ReplicaPhase, RuntimeServiceSpec } from '../runtime.port.js';
+import type { ReplicaProcess } from './replica.process.js';
+
+/** What the local runtime knows about one replica; it survives restarts of its process (like a pod). */
+export interface Replica {
+  id: string;
+  seq: number;
+  /** The spec it was created from; relabelled to newer generations that keep its template. */
+  spec: RuntimeServiceSpec;
+  template: string;
+  phase: ReplicaPhase;
+  process: ReplicaProcess | null;
+  url: string | null;
+  device: string | null;
+  message: string | null;
+  restarts: number;
+  gpus: number[];
+  /** When it started waiting for GPUs (scheduling order). */
+  pendingSince: number;
+  /** It waits for the GPUs of an old replica retired for it (rollout handover); scheduled first. */
+  handover: boolean;
+  /** Failed starts (exit or readiness timeout without ever answering ready) since it was last ready. */
+  failedStarts: number;
+  /** Whether any of those failed starts got as far as the listening line. */
+  listenedInFailedStarts: boolean;
+  lastFailure: string | null;
+  backoffStep: number;
+  readySince: number | null;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+export function newReplica(serviceId: string, seq: number, spec: RuntimeServiceSpec, template: string): Replica {
+  return {
+    id: `${serviceId}-${randomBytes(3).toString('hex')}`,
+    seq,
+    spec,
+    template,
+    phase: 'pending',
+    process: null,
+    url: null,
+    device: null,
+    message: null,
+    restarts: 0,
+    gpus: [],
+    pendingSince: Date.now(),
+    handover: false,
+    failedStarts: 0,
+    listenedInFailedStarts: false,
+    lastFailure: null,
+    backoffStep: 0,
+    readySince: null,
+    restartTimer: null,
+  };
+}
+
+export function toObservation(r: Replica): ReplicaObservation {
+  return {
+    replicaId: r.id,
+    generation: r.spec.generation,
+    phase: r.phase,
+    url: r.url,
+    restarts: r.restarts,
+    gpus: [...r.gpus],
+    device: r.device,
+    message: r.message,
+  };
+}
