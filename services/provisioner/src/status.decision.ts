@@ -79,9 +79,12 @@ export function decideRunning(service: InferenceService, observation: RuntimeObs
   const baseline = runningBaseline(service);
   const current = observation.replicas.filter((r) => r.generation === service.generation);
   const readyCurrent = current.filter((r) => r.phase === 'ready').length;
+  const endpoints = readyEndpoints(observation.replicas);
   const observed = {
-    readyReplicas: readyCurrent,
-    endpoints: readyEndpoints(observation.replicas),
+    // Replicas serving traffic, of any generation (as a Deployment's readyReplicas): a rollout never shows 0/N
+    // while old replicas still answer. Capped at the desired count during the surge.
+    readyReplicas: Math.min(endpoints.length, service.replicas),
+    endpoints,
     observedGeneration: service.generation,
   };
   const condition = observation.condition;

@@ -65,7 +65,8 @@ export class StatusPublisher {
       message: service.statusMessage,
       readyReplicas: view.readyReplicas,
       endpoints: view.endpoints,
-      deleted: false,
+      // A deleted service is gone for every consumer at once (the router answers 404, not 409 "stopping").
+      deleted: service.deletedAt !== null,
       correlationId: opts.correlationId,
     });
     this.lastPublished.set(service.id, view);

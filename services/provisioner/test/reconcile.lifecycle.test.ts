@@ -183,7 +183,8 @@ describe('reconcile: service lifecycle', () => {
     await reconcile(service.id);
     expect(h.runtime.specOf(service.id)!.model).toMatchObject({ version: '2.0.0', artifactPath: expect.stringContaining('/2.0.0/') });
     let stored = await h.get(service.id);
-    expect(stored).toMatchObject({ status: 'updating', readyReplicas: 0 });
+    // The old replicas still serve, so the service never shows 0 ready during a rollout.
+    expect(stored).toMatchObject({ status: 'updating', readyReplicas: 2 });
     expect(stored.endpoints.map((e) => e.replicaId).sort()).toEqual([...old].sort());
 
     h.runtime.makeReady(service.id);

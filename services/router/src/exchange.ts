@@ -133,6 +133,9 @@ export class Exchange implements Waiter {
       return;
     }
     this.dispatcher.logger.debug({ serviceId: this.route.serviceId, replicaId: replica.id, code: err.code }, 'replica connection failed');
+    // Nothing listens there (a killed replica before the table learns it): take it out of rotation at once, so
+    // concurrent requests and this one's retry do not pick another dead replica while the streak builds up.
+    if (err.code === 'ECONNREFUSED') replica.consecutiveFailures = Math.max(replica.consecutiveFailures, this.dispatcher.ejectAfterFailures - 1);
     if (!this.retried && this.retryElsewhere()) return;
     this.releaseReplica(true);
     this.fail(routerErrors.unreachable(this.route.serviceId), 'unavailable');

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { hs256Verifier } from '@remotegpu/auth';
 import { InProcessBus } from '@remotegpu/bus';
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const root = pino({ level: config.logLevel });
+  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
+  const root = pino({ level: config.logLevel }, destination({ dest: 1, sync: true }));
   const logger = root.child({ component: 'router' });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
       .then(() => closed)
       .then(() => Promise.all([bus.close(), store.close()]))
       .then(
-        () => root.flush(() => process.exit(0)),
+        () => process.exit(0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
           process.exit(1);

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { startPlatform } from './platform.js';
 
@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const root = pino({ level: config.logLevel });
+  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
+  const root = pino({ level: config.logLevel }, destination({ dest: 1, sync: true }));
   const logger = root.child({ component: 'standalone' });
   const platform = await startPlatform(config, root);
   logger.info({ url: platform.url, dataDir: config.dataDir }, 'RemoteGPU Inference is listening');
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     platform.stop().then(
       () => {
         logger.info('stopped');
-        root.flush(() => process.exit(0));
+        process.exit(0);
       },
       (err: unknown) => {
         logger.error({ err }, 'error while stopping');
