@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiredToken, signToken, unsignedToken } from '@remotegpu/testkit';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import { PlatformClient } from './support/client.js';
 
 /**
  * Every REST route and GraphQL operation against every kind of bad credential, and every id-taking
@@ -27,6 +28,8 @@ beforeAll(async () => {
     body: JSON.stringify({ name: 'private', workspace_id: OWNER_WS, model_id: modelId, model_version: 'v1.0' }),
   });
   serviceId = ((await res.json()) as { data: { service_id: string } }).data.service_id;
+  // Up before anyone else touches it, so "changes nothing" below means one exact state: running, 1 of 1 ready.
+  await new PlatformClient(p.url, owner).waitRunning(serviceId, 1);
 });
 afterAll(() => p?.stop());
 
@@ -101,7 +104,7 @@ describe('REST: another workspace', () => {
     }
     const still = await call(ROUTES[2], `Bearer ${owner}`);
     expect(still.status).toBe(200);
-    expect(still.body?.data).toMatchObject({ service_id: serviceId, replicas: 1, status: 'creating' });
+    expect(still.body?.data).toMatchObject({ service_id: serviceId, replicas: 1, status: 'running', ready_replicas: 1, status_reason: null });
   });
 
   it('gets 403 when creating in a workspace it does not hold', async () => {
@@ -183,8 +186,8 @@ describe('GraphQL: another workspace', () => {
         expect(res.body.errors?.[0]?.extensions.code, `${op.name}: ${JSON.stringify(res.body)}`).toBe(40400);
       }
     }
-    const still = await gql(`{ inferenceService(id: "${serviceId}") { id replicas status } }`, `Bearer ${owner}`);
-    expect(still.body.data?.inferenceService).toEqual({ id: serviceId, replicas: 1, status: 'CREATING' });
+    const still = await gql(`{ inferenceService(id: "${serviceId}") { id replicas readyReplicas status } }`, `Bearer ${owner}`);
+    expect(still.body.data?.inferenceService).toEqual({ id: serviceId, replicas: 1, readyReplicas: 1, status: 'RUNNING' });
   });
 
   it('gets 40300 creating in a foreign workspace and empty lists', async () => {

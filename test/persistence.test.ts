@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colorClassifierOnnx, COLOR_LABELS, tempDir } from '@remotegpu/testkit';
 import { spawnStandalone, type StandaloneProcess } from './support/process.js';
+import { waitFor } from './support/client.js';
+import { expectHistory } from './support/history.js';
 
 /**
  * `npm start` as a user runs it: a real process on a data directory, stopped with SIGTERM and started
@@ -38,6 +40,12 @@ describe('standalone process persistence', () => {
       return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
     };
     const call = api(first.url);
+    const statusIs = (get: ReturnType<typeof api>, id: string, status: string, readyReplicas: number) =>
+      waitFor(
+        () => get('GET', `/inference/services/${id}`),
+        (r) => r.status === 200 && r.body.data.status === status && r.body.data.ready_replicas === readyReplicas,
+        `${id} ${status} with ${readyReplicas} ready`,
+      );
 
     const model = await call('POST', '/models', { name: 'colors', workspace_id: 7, framework: 'onnx' });
     expect(model.status).toBe(201);
@@ -57,14 +65,19 @@ describe('standalone process persistence', () => {
     const stopped = await call('POST', '/inference/services', {
       name: 'sleeper', workspace_id: 7, model_id: modelId, model_version: 'v1',
     });
-    await call('POST', `/inference/services/${stopped.body.data.service_id}/stop`);
+    const sleeperId = stopped.body.data.service_id;
+    await call('POST', `/inference/services/${sleeperId}/stop`);
     const deleted = await call('POST', '/inference/services', { name: 'gone', workspace_id: 7, model_id: modelId, model_version: 'v1' });
     expect((await call('DELETE', `/inference/services/${deleted.body.data.service_id}`)).status).toBe(204);
+    // Settled before the snapshot: the keeper up, the sleeper down.
+    await statusIs(call, id, 'running', 2);
+    await statusIs(call, sleeperId, 'stopped', 0);
 
     const before = await call('GET', `/inference/services/${id}`);
     const beforeList = await call('GET', '/inference/services');
     const beforeModel = await call('GET', `/models/${modelId}`);
-    const beforeEvents = await call('GET', `/inference/services/${stopped.body.data.service_id}/events`);
+    const beforeEvents = await call('GET', `/inference/services/${sleeperId}/events`);
+    const beforeKeeperEvents = await call('GET', `/inference/services/${id}/events`);
 
     expect(await first.stop('SIGTERM')).toBe(0); // graceful shutdown exits cleanly
     first = undefined;
@@ -72,10 +85,16 @@ describe('standalone process persistence', () => {
     second = await spawnStandalone({ RGPU_DATA_DIR: dir.path });
     const again = api(second.url);
     // The old token still works: the generated secret was reused, not regenerated.
-    const after = await again('GET', `/inference/services/${id}`);
-    expect(after.status).toBe(200);
-    expect({ ...after.body.data, endpoint_url: undefined }).toEqual({ ...before.body.data, endpoint_url: undefined });
-    expect(after.body.data).toMatchObject({ name: 'keeper', cpu: 2, memory: 8589934592, replicas: 2, workspace_id: 7 });
+    expect((await again('GET', `/inference/services/${id}`)).status).toBe(200);
+    // The restarted process brings the wanted replicas back (new processes, so the status may dip meanwhile);
+    // once they are up, the detail is what it was. Only updated_at moves (the provisioner wrote the dip), and
+    // endpoint_url names the new process's port.
+    const after = await statusIs(again, id, 'running', 2);
+    expect({ ...after.body.data, endpoint_url: undefined, updated_at: undefined }).toEqual({ ...before.body.data, endpoint_url: undefined, updated_at: undefined });
+    expect(after.body.data).toMatchObject({ name: 'keeper', cpu: 2, memory: 8589934592, replicas: 2, workspace_id: 7, status_reason: null });
+    expect(after.body.data.updated_at >= before.body.data.updated_at).toBe(true);
+    // A stopped service stays stopped: the desired state survived, not only the record.
+    expect((await again('GET', `/inference/services/${sleeperId}`)).body.data).toMatchObject({ status: 'stopped', ready_replicas: 0 });
 
     const afterList = await again('GET', '/inference/services');
     expect(afterList.body.data.pagination.total).toBe(2);
@@ -84,8 +103,17 @@ describe('standalone process persistence', () => {
     );
     expect((await again('GET', `/inference/services/${deleted.body.data.service_id}`)).status).toBe(404);
     expect((await again('GET', `/models/${modelId}`)).body).toEqual(beforeModel.body);
-    expect((await again('GET', `/inference/services/${stopped.body.data.service_id}/events`)).body).toEqual(beforeEvents.body);
-    expect(beforeEvents.body.data.items.map((e: { type: string }) => e.type)).toEqual(['created', 'stop_requested']);
+    // History is append-only: what was there before the restart is still there, in order; the restarted
+    // provisioner may only have added status changes after it.
+    const afterEvents = await again('GET', `/inference/services/${sleeperId}/events`);
+    expect(afterEvents.body.data.items.slice(0, beforeEvents.body.data.items.length)).toEqual(beforeEvents.body.data.items);
+    expectHistory(beforeEvents.body.data.items, ['created', 'stop_requested']);
+    expectHistory(afterEvents.body.data.items, ['created', 'stop_requested']);
+    expect(beforeEvents.body.data.items.at(-1)).toMatchObject({ type: 'status_changed', status: 'stopped' });
+    const afterKeeperEvents = await again('GET', `/inference/services/${id}/events`);
+    expect(afterKeeperEvents.body.data.items.slice(0, beforeKeeperEvents.body.data.items.length)).toEqual(beforeKeeperEvents.body.data.items);
+    expectHistory(afterKeeperEvents.body.data.items, ['created']);
+    expect(afterKeeperEvents.body.data.items.at(-1)).toMatchObject({ type: 'status_changed', status: 'running' });
 
     // The name stays taken across the restart.
     const dup = await again('POST', '/inference/services', { name: 'keeper', workspace_id: 7, model_id: modelId, model_version: 'v1' });

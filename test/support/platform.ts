@@ -36,6 +36,8 @@ export async function startTestPlatform(
     RGPU_DATA_DIR: dataDir,
     RGPU_JWT_SECRET: secret,
     RGPU_LOG_LEVEL: 'silent',
+    // No GPUs unless a test says otherwise, so suites behave the same on GPU machines (nvidia-smi) and here.
+    RGPU_LOCAL_GPUS: '0',
     ...opts.env,
   });
   const platform = await startPlatform(config, pino({ level: 'silent' }), { ...TEST_OVERRIDES, ...opts.overrides });

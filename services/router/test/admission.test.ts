@@ -27,12 +27,12 @@ describe('router admission: auth, visibility, status, limits', () => {
     const missing = await postJson(h, url, {}, { token: null });
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer');
-    const body = await missing.json();
+    const body = ((await missing.json()) as any);
     expect(body.code).toBe(40100);
     expect(body.message).toMatch(/访问令牌/);
 
     const english = await postJson(h, url, {}, { token: null, headers: { 'accept-language': 'en-US,en;q=0.9' } });
-    expect((await english.json()).message).toMatch(/Authorization: Bearer/);
+    expect((((await english.json()) as any)).message).toMatch(/Authorization: Bearer/);
 
     const forged = await signToken('another-secret-of-at-least-32-bytes!!', { sub: 'eve', workspaces: [1] });
     expect((await postJson(h, url, {}, { token: forged })).status).toBe(401);
@@ -48,11 +48,11 @@ describe('router admission: auth, visibility, status, limits', () => {
 
     const unknown = await postJson(h, h.predictUrl('svc-doesnotexist00'), {});
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).code).toBe(40400);
+    expect((((await unknown.json()) as any)).code).toBe(40400);
 
     const outsider = await postJson(h, h.predictUrl(svc.id), {}, { token: await h.token({ workspaces: [1, 2] }) });
     expect(outsider.status).toBe(404);
-    expect((await outsider.json()).code).toBe(40400);
+    expect((((await outsider.json()) as any)).code).toBe(40400);
 
     expect((await postJson(h, h.predictUrl(svc.id), {}, { token: await h.token({ workspaces: [7] }) })).status).toBe(200);
     expect((await postJson(h, h.predictUrl(svc.id), {}, { token: await h.token({ workspaces: [], admin: true }) })).status).toBe(200);
@@ -80,7 +80,7 @@ describe('router admission: auth, visibility, status, limits', () => {
       const svc = await h.service(status === 'stopping' ? [replica.endpoint()] : [], { status });
       const res = await postJson(h, h.predictUrl(svc.id), {});
       expect(res.status).toBe(409);
-      const body = await res.json();
+      const body = ((await res.json()) as any);
       expect(body.code).toBe(40900);
       expect(body.message).toContain(status);
     }
@@ -93,7 +93,7 @@ describe('router admission: auth, visibility, status, limits', () => {
     const res = await postJson(h, h.predictUrl(creating.id), {}, { headers: { 'accept-language': 'en' } });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
-    const body = await res.json();
+    const body = ((await res.json()) as any);
     expect(body).toEqual({ code: 50300, message: expect.stringMatching(/no ready replica/) });
   });
 
@@ -103,7 +103,7 @@ describe('router admission: auth, visibility, status, limits', () => {
     const svc = await h.service([replica.endpoint()]);
     const big = await h.request(h.predictUrl(svc.id), { method: 'POST', body: 'x'.repeat(2048) });
     expect(big.status).toBe(413);
-    expect((await big.json()).code).toBe(41300);
+    expect((((await big.json()) as any)).code).toBe(41300);
 
     // No Content-Length: the limit is enforced while reading.
     const chunks = new ReadableStream({
@@ -141,7 +141,7 @@ describe('router admission: auth, visibility, status, limits', () => {
     const rejected = await send('fourth');
     expect(rejected.status).toBe(429);
     expect(rejected.headers.get('retry-after')).toBe('1');
-    expect((await rejected.json()).code).toBe(42900);
+    expect((((await rejected.json()) as any)).code).toBe(42900);
     expect(replica.maxActive).toBe(1);
 
     open();
@@ -162,7 +162,7 @@ describe('router admission: auth, visibility, status, limits', () => {
     const started = Date.now();
     const res = await postJson(h, h.predictUrl(svc.id), {});
     expect(res.status).toBe(504);
-    expect((await res.json()).code).toBe(50400);
+    expect((((await res.json()) as any)).code).toBe(50400);
     expect(Date.now() - started).toBeLessThan(1000);
 
     slow = false;

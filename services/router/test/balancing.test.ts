@@ -125,7 +125,7 @@ describe('router balancing, retries and passive ejection', () => {
     const res = await postJson(h, h.predictUrl(svc.id), { inputs: { image: 'x' } });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
-    expect((await res.json()).code).toBe(50300);
+    expect((((await res.json()) as any)).code).toBe(50300);
   });
 
   it('ejects a replica after consecutive 5xx answers and lets it back after ejectForMs', async () => {

@@ -30,9 +30,10 @@ export function serviceRoutes(deps: AppDeps): Router {
     const input = parseCreateService(req.body);
     const claim = idempotencyClaim(req.get('idempotency-key'), input, 'Idempotency-Key');
     const { service, replayed } = await createService(deps, principalOf(res), input, claim);
-    // A replay answers like the first request did; the header tells a client it was not created twice.
+    // A replay answers exactly like the first request did (a create always answered `creating`; id, name and
+    // created_at never change), even if the service has moved on since; the header says it was not created twice.
     if (replayed) res.set('Idempotent-Replayed', 'true');
-    sendData(req, res, 201, MESSAGES.serviceCreated, toServiceCreated(service));
+    sendData(req, res, 201, MESSAGES.serviceCreated, { ...toServiceCreated(service), status: 'creating' });
   });
 
   router.get('/inference/services', async (req, res) => {

@@ -54,13 +54,13 @@ describe('GraphQL hardening', () => {
       const url = `${p.url}/graphql?query=${encodeURIComponent('{ __typename }')}`;
       const simple = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
       expect(simple.status).toBe(400);
-      const body = await simple.json();
+      const body = ((await simple.json()) as any);
       expect(body.errors[0].extensions).toEqual({ code: 40000, status: 400 });
       expect(body.errors[0].message).toMatch(/CSRF/);
 
       const preflighted = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
       expect(preflighted.status).toBe(200);
-      expect(await preflighted.json()).toEqual({ data: { __typename: 'Query' } });
+      expect(((await preflighted.json()) as any)).toEqual({ data: { __typename: 'Query' } });
     });
 
     it('refuses a simple cross-site POST (text/plain)', async () => {
@@ -70,14 +70,14 @@ describe('GraphQL hardening', () => {
         body: JSON.stringify({ query: 'mutation { deleteInferenceService(id: "svc-x") }' }),
       });
       expect(res.status).toBe(400);
-      expect((await res.json()).errors[0].extensions.code).toBe(40000);
+      expect((((await res.json()) as any)).errors[0].extensions.code).toBe(40000);
     });
 
     it('refuses a mutation over GET', async () => {
       const url = `${p.url}/graphql?query=${encodeURIComponent('mutation { deleteInferenceService(id: "svc-x") }')}`;
       const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
       expect(res.status).toBe(405);
-      expect((await res.json()).errors[0].extensions.code).toBe(40000);
+      expect((((await res.json()) as any)).errors[0].extensions.code).toBe(40000);
     });
   });
 
@@ -150,7 +150,7 @@ describe('GraphQL hardening', () => {
         body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(BODY_LIMIT) } }),
       });
       expect(large.status).toBe(413);
-      expect(await large.json()).toEqual({ errors: [{ message: `Request body too large; the limit is ${BODY_LIMIT} bytes`, extensions: { code: 41300, status: 413 } }] });
+      expect(((await large.json()) as any)).toEqual({ errors: [{ message: `Request body too large; the limit is ${BODY_LIMIT} bytes`, extensions: { code: 41300, status: 413 } }] });
 
       const broken = await fetch(`${p.url}/graphql`, {
         method: 'POST',

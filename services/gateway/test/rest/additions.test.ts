@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colorClassifierOnnx, COLOR_LABELS } from '@remotegpu/testkit';
 import { startTestPlatform, type TestPlatform } from '../../../../test/support/platform.js';
+import { waitFor } from '../../../../test/support/client.js';
+import { expectHistory } from '../../../../test/support/history.js';
 import { ISO_UTC, restClient, type Api } from './rest-client.js';
 
 /** DESIGN §3 additions: start, PATCH, events, the model routes, and the unauthenticated probes. */
@@ -81,20 +83,36 @@ describe('service lifecycle additions', () => {
 
   it('stop then start: 200 with the detail, and the events tell the story', async () => {
     const id = await createService('stop-start');
+    const detailOf = () => api<Record<string, unknown>>('GET', `/api/v1/inference/services/${id}`, { token });
     expect((await api('POST', `/api/v1/inference/services/${id}/stop`, { token })).status).toBe(200);
+    // The local runtime stops a replica fast: the service may already be stopped by the time it is read.
+    expect((await detailOf()).body.data!.status).toMatch(/^(stopping|stopped)$/);
+    await waitFor(detailOf, (r) => r.body.data!.status === 'stopped', `${id} stopped`);
+
     const started = await api<Record<string, unknown>>('POST', `/api/v1/inference/services/${id}/start`, { token });
     expect(started.status, started.text).toBe(200);
     expect(started.body.message).toBe('推理服务启动中');
-    expect(started.body.data).toMatchObject({ service_id: id, status: 'creating' });
+    // The answer is what the start wrote; the provisioner takes it from there.
+    expect(started.body.data).toMatchObject({ service_id: id, status: 'creating', status_reason: 'start_requested', ready_replicas: 0 });
+    const running = await waitFor(detailOf, (r) => r.body.data!.status === 'running', `${id} running again`);
+    expect(running.body.data).toMatchObject({ ready_replicas: 1, status_reason: null });
 
     const events = await api<{ items: Record<string, unknown>[] }>('GET', `/api/v1/inference/services/${id}/events`, { token });
     expect(events.status).toBe(200);
-    const items = events.body.data!.items;
-    expect(items.map((e) => e.type)).toEqual(['created', 'stop_requested', 'start_requested']);
+    const items = events.body.data!.items as { type: string; status: string; at: string }[];
+    // The user's actions in order, with the provisioner's status changes between them.
+    expectHistory(items, ['created', 'stop_requested', 'start_requested']);
     for (const e of items) {
       expect(Object.keys(e).sort()).toEqual(['at', 'message', 'reason', 'status', 'type']);
       expect(e.at).toMatch(ISO_UTC);
     }
+    expect(items.find((e) => e.type === 'created')).toMatchObject({ status: 'creating' });
+    expect(items.find((e) => e.type === 'stop_requested')).toMatchObject({ status: 'stopping' });
+    expect(items.find((e) => e.type === 'start_requested')).toMatchObject({ status: 'creating' });
+    // Each state the user waited for was recorded: stopped before the start, running after it.
+    const startAt = items.findIndex((e) => e.type === 'start_requested');
+    expect(items.slice(0, startAt).filter((e) => e.type === 'status_changed').map((e) => e.status)).toContain('stopped');
+    expect(items.at(-1)).toMatchObject({ type: 'status_changed', status: 'running' });
   });
 });
 

@@ -222,6 +222,8 @@ describe('POST /inference/services: references and conflicts', () => {
     const reordered = Object.fromEntries(Object.entries(body).reverse());
     const replay = await call('idempotent (replay)', 'POST', '/api/v1/inference/services', { body: reordered, headers });
     expect(replay.status).toBe(201);
+    // The same service, not a second one, and the very first answer again (even if the service moved on).
+    expect((first.body.data as { status: string }).status).toBe('creating');
     expect(replay.body).toEqual(first.body);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
 

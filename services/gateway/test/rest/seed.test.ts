@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLOR_LABELS, solidImage } from '@remotegpu/testkit';
 import { startTestPlatform, type TestPlatform } from '../../../../test/support/platform.js';
+import { waitFor } from '../../../../test/support/client.js';
 import { ISO_UTC, SERVICE_ID, restClient, type Api } from './rest-client.js';
 
 /**
@@ -9,6 +11,8 @@ import { ISO_UTC, SERVICE_ID, restClient, type Api } from './rest-client.js';
  */
 
 const WORKSPACE = 456;
+/** What a listed or detailed service may show shortly after create: the provisioner may have it up already. */
+const COMING_UP = /^(creating|running)$/;
 
 interface Created {
   service_id: string;
@@ -25,7 +29,10 @@ let seedBody: Record<string, unknown>;
 let publicUrl: string;
 
 beforeAll(async () => {
-  platform = await startTestPlatform();
+  // The seed's example asks for gpu: 1 per replica. The local runtime only starts replicas it can give GPUs
+  // to, so the pool is sized explicitly (enough for every service this file creates) rather than taken from
+  // whatever `nvidia-smi` says on the machine running the tests; without CUDA a replica runs on the CPU.
+  platform = await startTestPlatform({ env: { RGPU_LOCAL_GPUS: '32' } });
   api = restClient(platform.url);
   token = await platform.token({ sub: 'alice', workspaces: [WORKSPACE] });
   ({ modelId } = await platform.registerColorModel(WORKSPACE, token, { name: 'resnet-seed' }));
@@ -51,6 +58,16 @@ afterAll(async () => {
 async function create(overrides: Record<string, unknown> = {}): Promise<Created> {
   const res = await api<Created>('POST', '/api/v1/inference/services', { token, body: { ...seedBody, ...overrides } });
   expect(res.status, res.text).toBe(201);
+  return res.body.data!;
+}
+
+/** Polls the detail until the service runs with every replica ready (the seed's services come up in well under a second). */
+async function waitRunning(id: string): Promise<Record<string, unknown>> {
+  const res = await waitFor(
+    () => api<Record<string, unknown>>('GET', `/api/v1/inference/services/${id}`, { token }),
+    (r) => r.status === 200 && r.body.data!.status === 'running' && r.body.data!.ready_replicas === r.body.data!.replicas,
+    `${id} running with every replica ready`,
+  );
   return res.body.data!;
 }
 
@@ -101,13 +118,13 @@ describe('seed §2 GET /api/v1/inference/services', () => {
       expect(item.service_id).toMatch(SERVICE_ID);
       expect(item.endpoint_url).toBe(`${publicUrl}/inference/${item.service_id as string}`);
       expect(item.created_at).toMatch(ISO_UTC);
-      expect(item.status).toBe('creating');
+      expect(item.status).toMatch(COMING_UP);
     }
     // Newest first.
     expect(items[0]).toEqual({
       service_id: third.service_id,
       name: 'ResNet Third',
-      status: 'creating',
+      status: expect.stringMatching(COMING_UP),
       endpoint_url: `${publicUrl}/inference/${third.service_id}`,
       replicas: 3,
       created_at: third.created_at,
@@ -136,6 +153,21 @@ describe('seed §2 GET /api/v1/inference/services', () => {
 describe('seed §3 GET /api/v1/inference/services/{service_id}', () => {
   it('returns every seed field with the values sent, plus the documented additions', async () => {
     const created = await create({ name: 'ResNet Detail' });
+    const expected = {
+      service_id: created.service_id,
+      name: 'ResNet Detail',
+      description: '图像分类推理服务',
+      model_id: modelId,
+      model_version: 'v1.0',
+      framework: 'pytorch',
+      endpoint_url: `${publicUrl}/inference/${created.service_id}`,
+      cpu: 4,
+      memory: 17179869184,
+      gpu: 1,
+      replicas: 2,
+      created_at: created.created_at,
+      workspace_id: WORKSPACE,
+    };
     const res = await api<Record<string, unknown>>('GET', `/api/v1/inference/services/${created.service_id}`, { token });
     expect(res.status).toBe(200);
     expect(res.body.code).toBe(0);
@@ -148,26 +180,22 @@ describe('seed §3 GET /api/v1/inference/services/{service_id}', () => {
         'workspace_id', 'ready_replicas', 'status_reason', 'status_message', 'updated_at',
       ].sort(),
     );
-    expect(data).toMatchObject({
-      service_id: created.service_id,
-      name: 'ResNet Detail',
-      description: '图像分类推理服务',
-      status: 'creating',
-      model_id: modelId,
-      model_version: 'v1.0',
-      framework: 'pytorch',
-      endpoint_url: `${publicUrl}/inference/${created.service_id}`,
-      cpu: 4,
-      memory: 17179869184,
-      gpu: 1,
-      replicas: 2,
-      created_at: created.created_at,
-      workspace_id: WORKSPACE,
-      ready_replicas: 0,
+    // Right after create it is coming up (or already up): the spec reads back as sent either way.
+    expect(data).toMatchObject(expected);
+    expect(data.status).toMatch(COMING_UP);
+    expect(data.updated_at).toMatch(ISO_UTC);
+
+    // Once up, every field is exact: all replicas ready, no reason to report.
+    const running = await waitRunning(created.service_id);
+    expect(running).toEqual({
+      ...expected,
+      status: 'running',
+      ready_replicas: 2,
       status_reason: null,
       status_message: null,
+      updated_at: expect.stringMatching(ISO_UTC),
     });
-    expect(data.updated_at).toMatch(ISO_UTC);
+    expect(Date.parse(running.updated_at as string)).toBeGreaterThanOrEqual(Date.parse(created.created_at));
   });
 
   it('is 404 for a service of another workspace, and for an id that cannot exist', async () => {
@@ -183,16 +211,82 @@ describe('seed §3 GET /api/v1/inference/services/{service_id}', () => {
 });
 
 describe('seed §4 POST /api/v1/inference/services/{service_id}/predict', () => {
-  it('answers 503 (50300) with Retry-After while no replica is ready (the router is the next issue)', async () => {
+  it('answers 200 {predictions: [{class, confidence}]} sorted by confidence once the service runs', async () => {
     const created = await create({ name: 'ResNet Predict' });
-    const res = await api('POST', `/api/v1/inference/services/${created.service_id}/predict`, {
-      token,
-      body: { inputs: { image: Buffer.from('not really a png').toString('base64') } },
-    });
-    expect(res.status).toBe(503);
+    await waitRunning(created.service_id);
+    const red = await solidImage('red', { format: 'png', width: 64, height: 64 });
+    const res = await api<{ predictions: { class: string; confidence: number }[] }>(
+      'POST',
+      `/api/v1/inference/services/${created.service_id}/predict`,
+      { token, body: { inputs: { image: red.toString('base64') } } },
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['code', 'data', 'message']);
+    expect(res.body.code).toBe(0);
+    expect(res.body.message).toBe('success');
+    expect(Object.keys(res.body.data!)).toEqual(['predictions']);
+    const { predictions } = res.body.data!;
+    // top_k defaults to 5, capped at the model's three classes: every class once.
+    expect(predictions.map((p) => p.class).sort()).toEqual([...COLOR_LABELS].sort());
+    for (const p of predictions) {
+      expect(Object.keys(p).sort()).toEqual(['class', 'confidence']);
+      expect(p.confidence).toBeGreaterThanOrEqual(0);
+      expect(p.confidence).toBeLessThanOrEqual(1);
+    }
+    const confidences = predictions.map((p) => p.confidence);
+    expect(confidences).toEqual([...confidences].sort((a, b) => b - a));
+    expect(predictions[0].class).toBe('red');
+    expect(predictions[0].confidence).toBeGreaterThan(0.5);
+    expect(confidences.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+  });
+});
+
+describe('seed §4 predict while no replica is ready', () => {
+  // A deterministic "not ready": one GPU on the machine, taken by a running service; a second service asking
+  // for a GPU waits in creating (insufficient_gpu) and has no replica to answer.
+  let small: TestPlatform;
+  let smallApi: Api;
+  let smallToken: string;
+  let waiting: string;
+
+  beforeAll(async () => {
+    small = await startTestPlatform({ env: { RGPU_LOCAL_GPUS: '1' } });
+    smallApi = restClient(small.url);
+    smallToken = await small.token({ sub: 'alice', workspaces: [WORKSPACE] });
+    const model = await small.registerColorModel(WORKSPACE, smallToken, { name: 'resnet-one-gpu' });
+    const body = { ...seedBody, model_id: model.modelId, replicas: 1 };
+    const createOn = async (name: string) => {
+      const res = await smallApi<Created>('POST', '/api/v1/inference/services', { token: smallToken, body: { ...body, name } });
+      expect(res.status, res.text).toBe(201);
+      return res.body.data!.service_id;
+    };
+    const detailOf = (id: string) => smallApi<Record<string, unknown>>('GET', `/api/v1/inference/services/${id}`, { token: smallToken });
+    const holder = await createOn('ResNet GPU Holder');
+    await waitFor(() => detailOf(holder), (r) => r.body.data?.status === 'running', 'the GPU holder runs');
+    waiting = await createOn('ResNet GPU Waiter');
+    const detail = await waitFor(() => detailOf(waiting), (r) => r.body.data?.status_reason === 'insufficient_gpu', 'the second service waits for a GPU');
+    expect(detail.body.data).toMatchObject({ status: 'creating', ready_replicas: 0, status_reason: 'insufficient_gpu' });
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it('answers 503 (50300) with Retry-After, in Chinese by default and English on request', async () => {
+    const red = (await solidImage('red', { format: 'png' })).toString('base64');
+    const res = await smallApi('POST', `/api/v1/inference/services/${waiting}/predict`, { token: smallToken, body: { inputs: { image: red } } });
+    expect(res.status, res.text).toBe(503);
     expect(res.body.code).toBe(50300);
     expect(res.body.message).toMatch(/副本/);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    const en = await smallApi('POST', `/api/v1/inference/services/${waiting}/predict`, {
+      token: smallToken,
+      body: { inputs: { image: red } },
+      headers: { 'accept-language': 'en' },
+    });
+    expect(en.status).toBe(503);
+    expect(en.body.code).toBe(50300);
+    expect(en.body.message).toMatch(/replica/i);
   });
 });
 
