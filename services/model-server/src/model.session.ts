@@ -64,6 +64,9 @@ export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
     interOpNumThreads: 1,
     logSeverityLevel: 4,
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    // onnxruntime's idle pool threads spin-wait by default: on a machine shared by several replicas, the router
+    // and the image decoding, that burns the CPU the others need (measured: router throughput vs nginx).
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 
   let fallbackReason: string | undefined;
