@@ -1,7 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
-/** What `inferenceServiceStatusChanged` delivers (enums in upper case). */
+/** What `inferenceServiceStatusChanged` delivers, as a client sees it (enums in upper case). */
 export interface StatusEventView {
   serviceId: string;
   status: string;
@@ -13,10 +13,10 @@ export interface StatusEventView {
   at: string;
 }
 
-const STATUS_SUBSCRIPTION = `subscription Status($id: ID, $workspaceId: Int) {
-  inferenceServiceStatusChanged(id: $id, workspaceId: $workspaceId) {
-    serviceId status previousStatus reason message readyReplicas replicas at
-  }
+export const STATUS_FIELDS = 'serviceId status previousStatus reason message readyReplicas replicas at';
+
+export const STATUS_SUBSCRIPTION = `subscription Status($id: ID, $workspaceId: Int) {
+  inferenceServiceStatusChanged(id: $id, workspaceId: $workspaceId) { ${STATUS_FIELDS} }
 }`;
 
 export interface StatusStream {

@@ -1,21 +1,16 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signToken } from '@remotegpu/auth';
-import { delay, echo, eventually, postJson, SECRET, startBackend, startHarness, type Backend, type Harness } from './router.harness.js';
+import { delay, echo, eventually, postJson, SECRET, backendPool, startHarness, type Backend, type Harness } from './router.harness.js';
 
 describe('router admission: auth, visibility, status, limits', () => {
   let h: Harness;
-  let backends: Backend[] = [];
-  const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> => {
-    const b = await startBackend(...args);
-    backends.push(b);
-    return b;
-  };
+  const pool = backendPool();
+  const backend = pool.start;
 
   afterEach(async () => {
     await h?.close();
-    await Promise.all(backends.map((b) => b.close()));
-    backends = [];
+    await pool.closeAll();
   });
 
   it('401 without a token, with a bad one and with an expired one; the replica never sees them', async () => {

@@ -1,19 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deadEndpoint, delay, echo, eventually, postJson, sendJson, startBackend, startHarness, type Backend, type Harness } from './router.harness.js';
+import { deadEndpoint, delay, echo, eventually, postJson, sendJson, backendPool, startHarness, type Backend, type Harness } from './router.harness.js';
 
 describe('router balancing, retries and passive ejection', () => {
   let h: Harness;
-  let backends: Backend[] = [];
-  const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> => {
-    const b = await startBackend(...args);
-    backends.push(b);
-    return b;
-  };
+  const pool = backendPool();
+  const backend = pool.start;
 
   afterEach(async () => {
     await h?.close();
-    await Promise.all(backends.map((b) => b.close()));
-    backends = [];
+    await pool.closeAll();
   });
 
   /** `workers` clients, each sending `each` predictions one after another; returns the status codes. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError, isAppError } from '@remotegpu/core';
-import { deadEndpoint, delay, sendJson, startBackend, startHarness, type Backend, type Harness } from './router.harness.js';
+import { deadEndpoint, delay, sendJson, backendPool, startHarness, type Backend, type Harness } from './router.harness.js';
 
 /** A model server's predict in the seed format: classes by confidence, `top_k` honoured. */
 const classifier = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, body: Buffer): void => {
@@ -33,17 +33,12 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
 
 describe('router predictor (the gateway’s REST and GraphQL predict)', () => {
   let h: Harness;
-  let backends: Backend[] = [];
-  const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> => {
-    const b = await startBackend(...args);
-    backends.push(b);
-    return b;
-  };
+  const pool = backendPool();
+  const backend = pool.start;
 
   afterEach(async () => {
     await h?.close();
-    await Promise.all(backends.map((b) => b.close()));
-    backends = [];
+    await pool.closeAll();
   });
 
   it('returns the replica’s predictions, honouring top_k, through the same balancing and retry', async () => {

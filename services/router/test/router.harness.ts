@@ -69,6 +69,22 @@ export async function startBackend(handler: BackendHandler): Promise<Backend> {
   return backend;
 }
 
+/** Backends a test starts, all closed by `closeAll` (call it from `afterEach`). */
+export function backendPool(): { start: (handler: BackendHandler) => Promise<Backend>; closeAll: () => Promise<void> } {
+  let started: Backend[] = [];
+  return {
+    async start(handler) {
+      const b = await startBackend(handler);
+      started.push(b);
+      return b;
+    },
+    async closeAll() {
+      await Promise.all(started.map((b) => b.close()));
+      started = [];
+    },
+  };
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });

@@ -1,23 +1,9 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
-/** What `inferenceServiceStatusChanged` delivers, as the client sees it (enums in upper case). */
-export interface StatusEventView {
-  serviceId: string;
-  status: string;
-  previousStatus: string | null;
-  reason: string | null;
-  message: string | null;
-  readyReplicas: number;
-  replicas: number;
-  at: string;
-}
-
-export const STATUS_FIELDS = 'serviceId status previousStatus reason message readyReplicas replicas at';
-
-export const STATUS_SUBSCRIPTION = `subscription Status($id: ID, $workspaceId: Int) {
-  inferenceServiceStatusChanged(id: $id, workspaceId: $workspaceId) { ${STATUS_FIELDS} }
-}`;
+// The subscription document and its event shape are shared with the end-to-end suites.
+import { STATUS_SUBSCRIPTION, type StatusEventView } from '../../../../test/support/ws.js';
+export { STATUS_FIELDS, STATUS_SUBSCRIPTION, type StatusEventView } from '../../../../test/support/ws.js';
 
 export interface Closed {
   code: number;
