@@ -7,6 +7,7 @@ export const ErrorCode = {
   Unauthenticated: 40100,
   Forbidden: 40300,
   NotFound: 40400,
+  MethodNotAllowed: 40500,
   Conflict: 40900,
   PayloadTooLarge: 41300,
   Unprocessable: 42200,
@@ -64,6 +65,18 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Machine-readable refinements of a code that callers branch on. A store adapter reports a write against an
+ * outdated `version` as 40900 with {@link ConflictReason.StaleVersion}; the retry loops (gateway use cases,
+ * provisioner reconciler) recognise it with {@link isStaleWrite} and re-read, while any other 40900 (a
+ * duplicate name) must reach the client. Every store adapter's contract suite asserts this.
+ */
+export const ConflictReason = {
+  StaleVersion: 'stale_version',
+  InvalidStatus: 'invalid_status',
+} as const;
+export type ConflictReason = (typeof ConflictReason)[keyof typeof ConflictReason];
+
 export function isAppError(err: unknown): err is AppError {
   return (
     typeof err === 'object' &&
@@ -71,6 +84,11 @@ export function isAppError(err: unknown): err is AppError {
     typeof (err as AppError).code === 'number' &&
     typeof (err as AppError).localized === 'object'
   );
+}
+
+/** A write lost an optimistic-concurrency race: re-read the record and decide again. */
+export function isStaleWrite(err: unknown): boolean {
+  return isAppError(err) && err.code === ErrorCode.Conflict && err.reason === ConflictReason.StaleVersion;
 }
 
 // Factories for the errors every layer raises, so texts stay consistent across REST and GraphQL.
@@ -107,6 +125,14 @@ export const errors = {
   routeNotFound(path: string): AppError {
     return new AppError(ErrorCode.NotFound, { zh: `接口不存在: ${path}`, en: `No such route: ${path}` });
   },
+  /** The route exists but not for this method; the transport sends `Allow` with the methods it does serve. */
+  methodNotAllowed(method: string, path: string, allowed: readonly string[]): AppError {
+    const list = allowed.join(', ');
+    return new AppError(ErrorCode.MethodNotAllowed, {
+      zh: `接口 ${path} 不支持 ${method} 方法，可用方法: ${list}`,
+      en: `${path} does not support ${method}; allowed methods: ${list}`,
+    });
+  },
   duplicateServiceName(name: string): AppError {
     return new AppError(
       ErrorCode.Conflict,
@@ -138,14 +164,14 @@ export const errors = {
     return new AppError(
       ErrorCode.Conflict,
       { zh: `推理服务 ${id} 正被同时修改，请重试`, en: `Inference service ${id} was modified concurrently; retry the request` },
-      { reason: 'stale_version' },
+      { reason: ConflictReason.StaleVersion },
     );
   },
   notInStatus(id: string, status: string, action: string): AppError {
     return new AppError(
       ErrorCode.Conflict,
       { zh: `推理服务 ${id} 当前状态为 ${status}，不能${action}`, en: `Inference service ${id} is ${status}; cannot ${action}` },
-      { reason: 'invalid_status' },
+      { reason: ConflictReason.InvalidStatus },
     );
   },
   unprocessable(message: Localized, fields?: FieldError[]): AppError {

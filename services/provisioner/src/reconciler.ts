@@ -1,4 +1,4 @@
-import { assertNever, ErrorCode, isAppError, type InferenceService } from '@remotegpu/core';
+import { assertNever, ErrorCode, isAppError, isStaleWrite, type InferenceService } from '@remotegpu/core';
 import type { EventBus } from '@remotegpu/bus';
 import type { Runtime } from '@remotegpu/runtime';
 import type { Store } from '@remotegpu/store';
@@ -166,5 +166,5 @@ export class Reconciler {
 
 /** Another writer got there first (stale version), or deleted the record meanwhile: re-read and re-decide. */
 function isLostRace(err: unknown): boolean {
-  return isAppError(err) && (err.reason === 'stale_version' || err.code === ErrorCode.NotFound);
+  return isStaleWrite(err) || (isAppError(err) && err.code === ErrorCode.NotFound);
 }

@@ -74,7 +74,7 @@ export function at(second: number): string {
 }
 
 /** Awaits a promise that must reject with an AppError carrying `code`. */
-export async function expectAppError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+export async function expectAppError(promise: Promise<unknown>, code: ErrorCode): Promise<unknown> {
   const outcome = await promise.then(
     (value) => ({ rejected: false as const, value }),
     (error: unknown) => ({ rejected: true as const, error }),
@@ -82,6 +82,7 @@ export async function expectAppError(promise: Promise<unknown>, code: ErrorCode)
   if (!outcome.rejected) expect.fail(`expected an AppError ${code}, but it resolved with ${JSON.stringify(outcome.value)}`);
   expect(isAppError(outcome.error), `expected an AppError, got ${String(outcome.error)}`).toBe(true);
   expect((outcome.error as { code: number }).code).toBe(code);
+  return outcome.error;
 }
 
 /** The store under test, replaced before each test by the adapter's factory. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '@remotegpu/core';
+import { ErrorCode, isStaleWrite } from '@remotegpu/core';
 import type { IdempotencyClaim } from '../store.port.js';
 import { at, expectAppError, serviceFixture, type StoreHolder } from './contract.fixtures.js';
 
@@ -158,7 +158,9 @@ export function serviceWriteContract(h: StoreHolder): void {
       const { service } = await h.store.services.create(serviceFixture());
       await h.store.services.update(service.id, 1, { replicas: 2 });
       const stale = h.store.services.update(service.id, 1, { replicas: 9 }, { type: 'updated', status: 'updating', reason: null, message: null, at: at(9) });
-      await expectAppError(stale, ErrorCode.Conflict);
+      // Recognised as a lost race, not a plain conflict: otherwise the retry loops of the gateway and the
+      // provisioner would give up (or answer 409) instead of re-reading.
+      expect(isStaleWrite(await expectAppError(stale, ErrorCode.Conflict)), 'a stale write must satisfy isStaleWrite()').toBe(true);
       expect(await h.store.services.get(service.id)).toMatchObject({ replicas: 2, version: 2 });
       expect((await h.store.services.listEvents(service.id)).map((e) => e.type)).toEqual(['created']);
     });
@@ -195,7 +197,8 @@ export function serviceWriteContract(h: StoreHolder): void {
     it('rejects a rename onto a taken name and keeps the old one', async () => {
       await h.store.services.create(serviceFixture({ name: 'alpha' }));
       const { service } = await h.store.services.create(serviceFixture({ name: 'beta' }));
-      await expectAppError(h.store.services.update(service.id, 1, { name: 'ALPHA' }), ErrorCode.Conflict);
+      // A duplicate is no lost race: retrying it could never succeed.
+      expect(isStaleWrite(await expectAppError(h.store.services.update(service.id, 1, { name: 'ALPHA' }), ErrorCode.Conflict))).toBe(false);
       expect(await h.store.services.get(service.id)).toMatchObject({ name: 'beta', version: 1 });
       expect(await h.store.services.update(service.id, 1, { name: 'Beta' })).toMatchObject({ name: 'Beta', version: 2 });
     });

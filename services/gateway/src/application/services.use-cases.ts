@@ -3,6 +3,7 @@ import {
   ErrorCode,
   errors,
   isAppError,
+  isStaleWrite,
   nextStatus,
   newServiceId,
   type CreateServiceInput,
@@ -126,7 +127,7 @@ async function mutate(
     try {
       return await deps.store.services.update(id, current.version, { ...change.patch, updatedAt: deps.now().toISOString() }, change.event);
     } catch (err) {
-      if (!(isAppError(err) && err.reason === 'stale_version' && attempt < 4)) throw err;
+      if (!(isStaleWrite(err) && attempt < 4)) throw err;
     }
   }
 }
