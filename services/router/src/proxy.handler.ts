@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { canActIn, type Principal } from '@remotegpu/auth';
-import { AppError, errors, isAppError } from '@remotegpu/core';
+import { AppError, ErrorCode, errors, isAppError } from '@remotegpu/core';
 import { refusalOf, type Dispatcher, type ExchangeSink } from './dispatcher.js';
 import type { Exchange } from './exchange.js';
 import type { PrincipalCache } from './principal-cache.js';
@@ -53,7 +53,10 @@ async function serve(options: ProxyHandlerOptions, req: IncomingMessage, res: Se
 
   if (options.isStopping()) return reject(routerErrors.shuttingDown(), 'unavailable');
   const target = targetOf(req.method ?? 'GET', req.url ?? '/');
-  if (isAppError(target)) return reject(target, 'rejected');
+  if (isAppError(target)) {
+    if (target.code === ErrorCode.MethodNotAllowed) res.setHeader('allow', PREDICT_METHODS.join(', '));
+    return reject(target, 'rejected');
+  }
 
   let principal: Principal | undefined = options.principals.cached(headers.authorization);
   if (principal === undefined) {
@@ -143,6 +146,9 @@ class ClientSink implements ExchangeSink {
 
 function ignore(): void {}
 
+/** `{endpoint_url}/predict` only takes a body; anything else is 405 with `Allow` (the route itself exists). */
+const PREDICT_METHODS: readonly string[] = ['POST'];
+
 /** Splits `/inference/{id}/...` into the service and the replica path, or says why it cannot be served. */
 export function targetOf(method: string, url: string): Target | AppError {
   const notFound = (): AppError => errors.routeNotFound(url.slice(0, 200));
@@ -155,7 +161,8 @@ export function targetOf(method: string, url: string): Target | AppError {
   const queryAt = rest.indexOf('?');
   const path = queryAt < 0 ? rest : rest.slice(0, queryAt);
   if (path === '/predict') {
-    return method === 'POST' ? { serviceId, path: rest } : notFound();
+    if (PREDICT_METHODS.includes(method)) return { serviceId, path: rest };
+    return errors.methodNotAllowed(method, `${PREFIX}${serviceId}/predict`, PREDICT_METHODS);
   }
   if (path === '/v2' || path.startsWith('/v2/')) {
     if (hasDotSegment(path)) return routerErrors.pathNotAllowed();

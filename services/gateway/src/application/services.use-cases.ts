@@ -172,6 +172,14 @@ export async function startService(deps: AppDeps, principal: Principal, id: stri
 }
 
 const RUNTIME_FIELDS = ['modelVersion', 'cpu', 'memory', 'gpu', 'replicas'] as const;
+/** The history is read through the REST API (snake_case, like the PATCH body that caused it). */
+const FIELD_NAMES: Record<(typeof RUNTIME_FIELDS)[number], string> = {
+  modelVersion: 'model_version',
+  cpu: 'cpu',
+  memory: 'memory',
+  gpu: 'gpu',
+  replicas: 'replicas',
+};
 
 export async function updateService(
   deps: AppDeps,
@@ -199,7 +207,7 @@ export async function updateService(
         patch.statusMessage = null;
       }
     }
-    const what = [...changed, ...(describes ? ['description'] : [])].join(', ');
+    const what = [...changed.map((f) => FIELD_NAMES[f]), ...(describes ? ['description'] : [])].join(', ');
     return { patch, event: statusEvent(deps, 'updated', status, `changed ${what}`) };
   });
   await deps.intents.publish('update', service);

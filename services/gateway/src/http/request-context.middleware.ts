@@ -7,6 +7,9 @@ import { routePatternOf } from './route-pattern.js';
 /** A caller's own id is kept when it is harmless (so traces join up); anything else gets a fresh UUID. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Orchestrators poll these every few seconds: logged at debug so they do not drown the access log. */
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
  * Gives every request an id (`X-Request-Id`, echoed back), a pino child logger carrying it, and one
  * structured access-log line when the response is done. Bodies and query strings are never logged:
@@ -24,7 +27,8 @@ export function requestContext(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info(
+      const level = PROBE_PATHS.has(req.path) && res.statusCode < 400 ? 'debug' : 'info';
+      log[level](
         {
           method: req.method,
           path: req.path,

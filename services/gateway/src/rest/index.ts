@@ -6,6 +6,7 @@ import { healthRoutes } from '../http/health.routes.js';
 import { jsonBody } from '../http/json-body.middleware.js';
 import { httpMetrics } from '../http/metrics.middleware.js';
 import { requestContext } from '../http/request-context.middleware.js';
+import { methodNotAllowed } from '../http/method-not-allowed.js';
 import { recordRouteBase, tagRoute } from '../http/route-pattern.js';
 import { modelRoutes } from './model.routes.js';
 import { serviceRoutes } from './service.routes.js';
@@ -23,10 +24,31 @@ export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras):
   app.use(httpMetrics(ctx.metrics));
   app.use(healthRoutes({ ready: ctx.ready, metrics: ctx.metrics, logger: ctx.logger }));
   app.use('/graphql', tagRoute('/graphql'), ...(Array.isArray(extra.graphql) ? extra.graphql : [extra.graphql]));
+  app.get('/', apiIndex);
   app.use('/api/v1', apiV1(ctx));
+  app.use(methodNotAllowed(app.router));
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.logger));
 }
+
+/**
+ * `GET /`: where a newcomer (or a browser) lands. Like the probes it needs no token: it names the entry points
+ * and nothing else — no version, no workspace, no object — so it tells an anonymous caller nothing the README
+ * does not.
+ */
+const apiIndex: RequestHandler = (_req, res) => {
+  res.status(200).json({
+    name: 'RemoteGPU Inference',
+    links: {
+      rest: '/api/v1',
+      graphql: '/graphql',
+      data_plane: '/inference/{service_id}',
+      health: '/healthz',
+      readiness: '/readyz',
+      metrics: '/metrics',
+    },
+  });
+};
 
 function apiV1(ctx: GatewayContext): Router {
   const api = Router();
@@ -34,6 +56,9 @@ function apiV1(ctx: GatewayContext): Router {
   // Authentication comes before the body is read, so an anonymous caller cannot make us parse megabytes.
   api.use(authenticate(ctx.verifier));
   api.use(jsonBody(ctx.limits.jsonBodyBytes));
+  api.get('/', (_req, res) => {
+    res.status(200).json({ links: { inference_services: '/api/v1/inference/services', models: '/api/v1/models' } });
+  });
   api.use(serviceRoutes(ctx.deps));
   api.use(
     modelRoutes(ctx.deps, {
@@ -41,5 +66,6 @@ function apiV1(ctx: GatewayContext): Router {
       limits: { uploadBytes: ctx.limits.uploadBytes, fieldBytes: Math.min(ctx.limits.jsonBodyBytes, 8 * 1024 * 1024) },
     }),
   );
+  api.use(methodNotAllowed(api));
   return api;
 }

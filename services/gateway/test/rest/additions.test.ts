@@ -81,6 +81,33 @@ describe('service lifecycle additions', () => {
     expect(detail.body.data).toMatchObject({ replicas: 3, description: 'scaled' });
   });
 
+  it('the history names changed fields in the REST API\'s snake_case', async () => {
+    const own = await platform.registerColorModel(WS, token, { name: 'colors-history' });
+    const created = await api<{ service_id: string }>('POST', '/api/v1/inference/services', {
+      token,
+      body: { name: 'patch-history', workspace_id: WS, model_id: own.modelId, model_version: own.version },
+    });
+    const id = created.body.data!.service_id;
+    const form = new FormData();
+    form.set('version', 'v2.0');
+    form.set('labels', JSON.stringify(COLOR_LABELS));
+    form.set('file', new Blob([new Uint8Array(colorClassifierOnnx())]), 'model.onnx');
+    const uploaded = await api('POST', `/api/v1/models/${own.modelId}/versions`, { token, body: form });
+    expect(uploaded.status, uploaded.text).toBe(201);
+    const res = await api('PATCH', `/api/v1/inference/services/${id}`, {
+      token,
+      body: { model_version: 'v2.0', replicas: 2, description: 'v2' },
+    });
+    expect(res.status, res.text).toBe(200);
+    const events = await api<{ items: { type: string; message: string }[] }>('GET', `/api/v1/inference/services/${id}/events`, {
+      token,
+      headers: { 'accept-language': 'en' },
+    });
+    const updated = events.body.data!.items.find((e) => e.type === 'updated');
+    expect(updated?.message).toMatch(/model_version, replicas, description/);
+    expect(updated?.message).not.toMatch(/modelVersion/);
+  });
+
   it('stop then start: 200 with the detail, and the events tell the story', async () => {
     const id = await createService('stop-start');
     const detailOf = () => api<Record<string, unknown>>('GET', `/api/v1/inference/services/${id}`, { token });
