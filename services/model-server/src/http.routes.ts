@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errors, isAppError, parsePredict } from '@remotegpu/core';
+import { errors, isAppError, parsePredict, type AppError } from '@remotegpu/core';
 import { DEFAULT_TOP_K, type ImageClassifier } from './image.classifier.js';
 import { ortReason, type LoadedModel } from './model.session.js';
 import { OipError, parseInferRequest, toOipTensor } from './oip.codec.js';
-import { BodyError, ClientGoneError, parseJson, readBody, sendEnvelopeError, sendJson, sendOipError } from './http.respond.js';
+import { ClientGoneError, parseJson, readBody, sendEnvelopeError, sendJson, sendOipError } from './http.respond.js';
 
 export interface RoutesOptions {
   model: LoadedModel;
@@ -48,19 +48,30 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   );
   const headOrGet = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
 
+  /** The body, or null once the request was answered (413, closing the connection) or the client left. */
+  async function bodyOf(req: IncomingMessage, res: ServerResponse, tooLarge: (err: AppError) => void): Promise<Buffer | null> {
+    try {
+      return await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof ClientGoneError) return null;
+      if (!isAppError(err)) throw err;
+      res.shouldKeepAlive = false; // the rest of the body is never read
+      tooLarge(err);
+      return null;
+    }
+  }
+
   async function predict(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const input = parsePredict(parseJson(await readBody(req, maxBodyBytes)));
+      const body = await bodyOf(req, res, (err) => sendEnvelopeError(req, res, err));
+      if (body === null) return;
+      const input = parsePredict(parseJson(body));
       // parsePredict has checked the alphabet; Node's decoder skips the whitespace it allowed.
       const image = Buffer.from(input.image.replace(DATA_URL_PREFIX, ''), 'base64');
       const predictions = await classifier.classify(image, input.topK ?? DEFAULT_TOP_K);
       sendJson(res, 200, JSON.stringify({ code: 0, message: 'success', data: { predictions } }));
     } catch (err) {
-      if (err instanceof ClientGoneError) return;
-      if (err instanceof BodyError) {
-        res.shouldKeepAlive = false; // the rest of the body is never read
-        sendEnvelopeError(req, res, err.appError);
-      } else if (isAppError(err)) {
+      if (isAppError(err)) {
         if (err.httpStatus >= 500) logger.error({ err: err.cause ?? err, code: err.code }, 'predict failed');
         sendEnvelopeError(req, res, err);
       } else {
@@ -71,15 +82,13 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   }
 
   async function infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await bodyOf(req, res, () => sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`));
+    if (raw === null) return;
     let body: unknown;
     try {
-      body = JSON.parse((await readBody(req, maxBodyBytes)).toString('utf8'));
+      body = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      if (err instanceof ClientGoneError) return;
-      if (err instanceof BodyError) {
-        res.shouldKeepAlive = false;
-        sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`);
-      } else sendOipError(res, 400, `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      sendOipError(res, 400, `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     try {

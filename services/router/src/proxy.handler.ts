@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { canActIn, type Principal } from '@remotegpu/auth';
+import { ClientGoneError, readBody } from '@remotegpu/http';
 import { AppError, ErrorCode, errors, isAppError } from '@remotegpu/core';
 import { refusalOf, type Dispatcher, type ExchangeSink } from './dispatcher.js';
 import type { Exchange } from './exchange.js';
@@ -81,11 +82,12 @@ async function serve(options: ProxyHandlerOptions, req: IncomingMessage, res: Se
     return reject(errors.noReadyReplica(route.serviceId), 'unavailable', route);
   }
 
-  let body: Buffer;
+  let body: Buffer; // buffered whole: a retry must be able to send it again
   try {
     body = await readBody(req, options.maxBodyBytes);
   } catch (err) {
     if (isAppError(err)) return reject(err, 'rejected', route, true);
+    if (!(err instanceof ClientGoneError)) throw err;
     route.metrics.outcome('client_aborted');
     return;
   }
@@ -177,38 +179,5 @@ function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => {
     const decoded = segment.replace(/%2e/gi, '.');
     return decoded === '.' || decoded === '..';
-  });
-}
-
-/** Buffers the request body (a retry must be able to send it again); 413 past the limit. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(errors.payloadTooLarge(limit));
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      total += chunk.length;
-      if (total > limit) {
-        settled = true;
-        reject(errors.payloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
-    });
-    // A client gone mid-body: 'end' never comes, 'close' does.
-    req.on('close', () => {
-      if (settled || req.complete) return;
-      settled = true;
-      reject(new Error('client closed the connection before sending the whole body'));
-    });
-    req.on('error', ignore);
   });
 }

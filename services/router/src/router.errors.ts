@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { AppError, ErrorCode, httpStatusOf, type Language, type Localized } from '@remotegpu/core';
+import { AppError, ErrorCode, type Language, type Localized } from '@remotegpu/core';
+import { sendErrorAnswer } from '@remotegpu/http';
+import type { QueueRefusal } from './admission.js';
 export { languageOf } from '@remotegpu/core';
 
 /**
@@ -7,15 +9,24 @@ export { languageOf } from '@remotegpu/core';
  * `errors` factory so their texts match the API's word for word; these are the ones only a proxy raises.
  */
 export const routerErrors = {
-  overloaded(serviceId: string): AppError {
-    return new AppError(
-      ErrorCode.TooManyRequests,
-      {
+  /** Queue admission refused (see admission.ts): the queue is full, or waiting would outlast the queue budget. */
+  overloaded(serviceId: string, reason: QueueRefusal = 'queue_full', retryAfterSeconds = 1, budgetMs = 0): AppError {
+    const seconds = (budgetMs / 1000).toLocaleString('en', { maximumFractionDigits: 1 });
+    const texts: Record<QueueRefusal, Localized> = {
+      queue_full: {
         zh: `推理服务 ${serviceId} 请求过多，排队已满，请稍后重试`,
         en: `Inference service ${serviceId} is overloaded (its request queue is full); retry later`,
       },
-      { retryAfter: 1, reason: 'queue_full' },
-    );
+      queue_budget: {
+        zh: `推理服务 ${serviceId} 请求过多，预计排队时间超过 ${seconds} 秒，请稍后重试`,
+        en: `Inference service ${serviceId} is overloaded (the expected wait exceeds its ${seconds} s queue budget); retry later`,
+      },
+      queue_timeout: {
+        zh: `推理服务 ${serviceId} 请求过多，排队 ${seconds} 秒仍无空闲副本，请稍后重试`,
+        en: `Inference service ${serviceId} is overloaded (no replica was free within its ${seconds} s queue budget); retry later`,
+      },
+    };
+    return new AppError(ErrorCode.TooManyRequests, texts[reason], { retryAfter: retryAfterSeconds, reason });
   },
   timeout(serviceId: string, timeoutMs: number): AppError {
     return new AppError(
@@ -61,21 +72,10 @@ export const routerErrors = {
 };
 
 
-export interface ErrorEnvelope {
-  code: number;
-  message: string;
-  data?: { errors: { field: string; message: string }[] };
-}
-
-export function toErrorEnvelope(err: AppError, lang: Language): ErrorEnvelope {
-  const body: ErrorEnvelope = { code: err.code, message: err.localized[lang] };
-  if (err.fields.length) {
-    body.data = { errors: err.fields.map((f) => ({ field: f.field, message: f.message[lang] })) };
-  }
-  return body;
-}
-
-/** The same answer the gateway's error handler gives: status = code / 100, localized text, Retry-After. */
+/**
+ * Writes core's error answer (the same as the gateway's and the model server's) with the request id; on a 413
+ * the connection is closed, since an unread request body would otherwise be parsed as the next request.
+ */
 export function sendErrorEnvelope(
   res: ServerResponse,
   err: AppError,
@@ -83,24 +83,7 @@ export function sendErrorEnvelope(
   requestId: string,
   closeConnection = false,
 ): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify(toErrorEnvelope(err, lang));
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'content-language': lang,
-    vary: 'Accept-Language',
-    'x-request-id': requestId,
-  };
-  if (err.retryAfter !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfter)));
-  if (err.code === ErrorCode.Unauthenticated) headers['www-authenticate'] = 'Bearer';
-  // An unread request body (413) would otherwise be parsed as the next request on this connection.
-  if (closeConnection) headers.connection = 'close';
-  res.writeHead(httpStatusOf(err.code), headers);
-  res.end(body);
+  sendErrorAnswer(res, err, lang, closeConnection ? { 'x-request-id': requestId, connection: 'close' } : { 'x-request-id': requestId });
 }
 
 /** Maps an HTTP status a replica answered with onto our codes, when its body carried none. */

@@ -1,7 +1,7 @@
 import type { GraphQLFormattedError } from './graphql-js.js';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import type { Logger } from 'pino';
-import { ErrorCode, errors, httpStatusOf, isAppError, type AppError, type Language } from '@remotegpu/core';
+import { ErrorCode, errors, httpStatusOf, isAppError, retryAfterSeconds, type AppError, type Language } from '@remotegpu/core';
 
 /**
  * `extensions` of every GraphQL error this API returns (DESIGN §4: the same codes as REST):
@@ -46,7 +46,8 @@ export function extensionsOf(error: AppError, language: Language): ErrorExtensio
   const extensions: ErrorExtensions = { code: error.code, status: error.httpStatus };
   if (error.fields.length) extensions.fields = error.fields.map((f) => ({ field: f.field, message: f.message[language] }));
   if (error.reason) extensions.reason = error.reason;
-  if (error.retryAfter !== undefined) extensions.retryAfter = error.retryAfter;
+  const retryAfter = retryAfterSeconds(error); // the whole seconds REST puts in Retry-After
+  if (retryAfter !== undefined) extensions.retryAfter = retryAfter;
   return extensions;
 }
 

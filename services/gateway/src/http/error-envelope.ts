@@ -1,14 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, ErrorCode, errors, httpStatusOf, isAppError, type Language } from '@remotegpu/core';
-import { languageOf, localize } from './i18n.js';
+import { AppError, ErrorCode, errors, httpStatusOf, isAppError, toErrorAnswer } from '@remotegpu/core';
+import { languageOf } from './i18n.js';
 import { logOf } from './locals.js';
-
-export interface ErrorEnvelope {
-  code: number;
-  message: string;
-  data?: { errors: { field: string; message: string }[] };
-}
 
 const KNOWN_CODES = new Set<number>(Object.values(ErrorCode));
 
@@ -37,30 +31,24 @@ export function toAppError(err: unknown): AppError {
   return fromHttpError(err) ?? errors.internal(err);
 }
 
-export function toErrorEnvelope(err: AppError, lang: Language): ErrorEnvelope {
-  const body: ErrorEnvelope = { code: err.code, message: localize(err.localized, lang) };
-  if (err.fields.length) {
-    body.data = { errors: err.fields.map((f) => ({ field: f.field, message: localize(f.message, lang) })) };
-  }
-  return body;
-}
-
-/** The one place where an error becomes an HTTP answer: status = code / 100, localized texts, Retry-After. */
+/** Where an Express error becomes an HTTP answer; what it says is core's `toErrorAnswer`, shared with router and model server. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     const log = logOf(res, logger);
     const appError = toAppError(err);
-    const status = httpStatusOf(appError.code);
-    if (status >= 500) log.error({ err, code: appError.code }, 'request failed');
+    if (httpStatusOf(appError.code) >= 500) log.error({ err, code: appError.code }, 'request failed');
     if (res.headersSent) {
       // Too late for an envelope; Express closes the connection.
       next(err);
       return;
     }
-    const lang = languageOf(req.get('accept-language'));
-    if (appError.retryAfter !== undefined) res.set('Retry-After', String(Math.max(0, Math.ceil(appError.retryAfter))));
-    if (appError.code === ErrorCode.Unauthenticated) res.set('WWW-Authenticate', 'Bearer');
-    res.set('Content-Language', lang).vary('Accept-Language').status(status).json(toErrorEnvelope(appError, lang));
+    const answer = toErrorAnswer(appError, languageOf(req.get('accept-language')));
+    // Vary is appended to (another middleware may vary on Origin), every other header is set.
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (name === 'vary') res.vary(value);
+      else res.set(name, value);
+    }
+    res.status(answer.status).json(answer.body);
   };
 }
 

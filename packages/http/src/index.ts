@@ -1,0 +1,2 @@
+export { ClientGoneError, readBody } from './body.reader.js';
+export { sendErrorAnswer, sendJson } from './error.writer.js';
