@@ -39,6 +39,8 @@ export const ServiceStatusEvent = z.object({
   /** Ready replicas' addresses; empty when none is ready. */
   endpoints: z.array(z.object({ replicaId: z.string(), url: z.string() })),
   generation: z.number().int().nonnegative(),
+  /** The service record's optimistic-concurrency version: consumers order events by it, never by `at`. */
+  version: z.number().int().nonnegative(),
   /** True once the service was deleted: consumers drop it. */
   deleted: z.boolean(),
 });

@@ -102,6 +102,7 @@ export class StatusPublisher {
       at: this.now().toISOString(),
       replicas: service.replicas,
       generation: service.generation,
+      version: service.version,
       ...fields,
       endpoints: fields.endpoints.map(({ replicaId, url }) => ({ replicaId, url })),
     };

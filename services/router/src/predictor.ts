@@ -50,7 +50,7 @@ export function createRouterPredictor(options: RouterPredictorOptions): Predicto
       const snapshot = snapshotOfService(service);
       // The gateway just read the store; when that is newer than the table (an event still on its way),
       // it is the better truth, and it seeds the table for a service this router has not heard of yet.
-      const route = existing === undefined || snapshot.at > existing.at ? options.table.apply(snapshot) : existing;
+      const route = existing === undefined || snapshot.version > existing.version ? options.table.apply(snapshot) : existing;
       const refusal = refusalOf(route);
       if (refusal !== null) return Promise.reject(refusal.error);
 

@@ -93,14 +93,14 @@ export function createRouter(options: RouterOptions): Router {
   };
 
   async function resync(): Promise<void> {
-    const startedAt = Date.now();
+    const mark = table.mark();
     const services = await options.store.services.listForReconcile();
     const present = new Set<string>();
     for (const service of services) {
       present.add(service.id);
       table.apply(snapshotOfService(service));
     }
-    table.retainOnly(present, startedAt);
+    table.retainOnly(present, mark);
   }
 
   const handle = createProxyHandler({

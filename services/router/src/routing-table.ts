@@ -1,4 +1,4 @@
-import type { InferenceService, ReplicaEndpoint, ServiceStatus, ServiceStatusEvent } from '@remotegpu/core';
+import { supersedes, type InferenceService, type ReplicaEndpoint, type ServiceStatus, type ServiceStatusEvent } from '@remotegpu/core';
 import type { Logger } from 'pino';
 import type { RouterMetrics } from './router.metrics.js';
 import { ServiceRoute, type Waiter } from './service-route.js';
@@ -10,8 +10,8 @@ export interface RouteSnapshot {
   status: ServiceStatus;
   endpoints: readonly ReplicaEndpoint[];
   deleted: boolean;
-  /** Epoch ms; a snapshot older than the entry's is stale and ignored. */
-  at: number;
+  /** The record's version (DESIGN §2.1); a snapshot older than the entry's is stale and ignored. */
+  version: number;
 }
 
 export function snapshotOfEvent(event: ServiceStatusEvent): RouteSnapshot {
@@ -21,7 +21,7 @@ export function snapshotOfEvent(event: ServiceStatusEvent): RouteSnapshot {
     status: event.status,
     endpoints: event.endpoints,
     deleted: event.deleted,
-    at: Date.parse(event.at) || 0,
+    version: event.version,
   };
 }
 
@@ -32,7 +32,7 @@ export function snapshotOfService(service: InferenceService): RouteSnapshot {
     status: service.status,
     endpoints: service.endpoints,
     deleted: service.deletedAt !== null,
-    at: Date.parse(service.updatedAt) || 0,
+    version: service.version,
   };
 }
 
@@ -63,16 +63,22 @@ export class RoutingTable<W extends Waiter = Waiter> {
     return this.routes.get(serviceId);
   }
 
+  /**
+   * A local counter of applied snapshots, so that a resync can tell which entries were touched after its store
+   * read began. Only ever compared within this process, never with another host's clock.
+   */
+  private applied = 0;
+
   /** Applies a snapshot unless it is older than what the entry already reflects; returns the entry. */
   apply(snapshot: RouteSnapshot): ServiceRoute<W> {
     let route = this.routes.get(snapshot.serviceId);
-    if (route !== undefined && snapshot.at < route.at) return route;
+    if (route !== undefined && !supersedes(snapshot.version, route.version)) return route;
     if (route === undefined) {
       route = new ServiceRoute<W>(
         snapshot.serviceId,
         snapshot.workspaceId,
         snapshot.status,
-        snapshot.at,
+        snapshot.version,
         this.metrics.forService(snapshot.serviceId),
       );
       this.routes.set(snapshot.serviceId, route);
@@ -80,7 +86,8 @@ export class RoutingTable<W extends Waiter = Waiter> {
       // Deletion is final; service ids are never reused.
       return route;
     }
-    route.at = snapshot.at;
+    route.version = snapshot.version;
+    route.appliedSeq = ++this.applied;
     route.workspaceId = snapshot.workspaceId;
     route.status = snapshot.status;
     if (snapshot.deleted) {
@@ -96,13 +103,18 @@ export class RoutingTable<W extends Waiter = Waiter> {
     return route;
   }
 
+  /** Taken before a full store read; pass it to {@link retainOnly} afterwards. */
+  mark(): number {
+    return this.applied;
+  }
+
   /**
-   * After a full read of the store: entries it no longer holds (purged) and that no newer snapshot touched
-   * since the read began are dropped.
+   * After a full read of the store: entries it no longer holds (purged) and that no snapshot touched since the
+   * read began (`mark()` taken before it) are dropped.
    */
-  retainOnly(present: ReadonlySet<string>, readStartedAt: number): void {
+  retainOnly(present: ReadonlySet<string>, mark: number): void {
     for (const [serviceId, route] of this.routes) {
-      if (present.has(serviceId) || route.at >= readStartedAt) continue;
+      if (present.has(serviceId) || route.appliedSeq > mark) continue;
       if (!route.deleted) {
         route.deleted = true;
         route.replicas = [];

@@ -32,8 +32,10 @@ export class ServiceRoute<W extends Waiter = Waiter> {
   workspaceId: number;
   status: ServiceStatus;
   deleted = false;
-  /** Epoch ms of the snapshot this entry reflects; older snapshots are ignored. */
-  at: number;
+  /** The record version of the snapshot this entry reflects; older snapshots are ignored (DESIGN §2.1). */
+  version: number;
+  /** The routing table's local count when a snapshot last touched this entry (resync pruning). */
+  appliedSeq = 0;
   replicas: Replica[] = [];
   readonly metrics: ServiceMetrics;
   /** Live (not cancelled) waiters. */
@@ -42,11 +44,11 @@ export class ServiceRoute<W extends Waiter = Waiter> {
   private waiters: W[] = [];
   private head = 0;
 
-  constructor(serviceId: string, workspaceId: number, status: ServiceStatus, at: number, metrics: ServiceMetrics) {
+  constructor(serviceId: string, workspaceId: number, status: ServiceStatus, version: number, metrics: ServiceMetrics) {
     this.serviceId = serviceId;
     this.workspaceId = workspaceId;
     this.status = status;
-    this.at = at;
+    this.version = version;
     this.metrics = metrics;
   }
 

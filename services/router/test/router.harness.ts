@@ -162,6 +162,7 @@ export async function startHarness(
         replicas: service.replicas,
         endpoints: service.endpoints,
         generation: service.generation,
+        version: service.version,
         deleted: false,
         ...overrides,
       });

@@ -51,23 +51,26 @@ describe('router routing table', () => {
     const svc = await h.service([first.endpoint('one')]);
     expect(await predict(svc.id)).toBe(200);
 
-    const before = new Date(Date.now() - 60_000).toISOString();
-    await h.publishStatus({ ...svc, endpoints: [first.endpoint('one'), second.endpoint('two')] });
+    await h.publishStatus({ ...svc, version: svc.version + 1, endpoints: [first.endpoint('one'), second.endpoint('two')] });
     await eventually(async () => (await predict(svc.id)) === 200 && second.hits > 0);
 
-    // An event from before the current state (delivered late) changes nothing.
-    await h.publishStatus({ ...svc, status: 'stopped', endpoints: [] }, { at: before });
+    // An event of an older record version (delivered late) changes nothing, even stamped by a clock that runs
+    // ahead: events are ordered by the record's version, never by wall-clock time (DESIGN §2.1).
+    const clockAhead = new Date(Date.now() + 3_600_000).toISOString();
+    await h.publishStatus({ ...svc, status: 'stopped', endpoints: [] }, { at: clockAhead });
     await delay(20);
     for (let i = 0; i < 4; i++) expect(await predict(svc.id)).toBe(200);
     expect(second.hits).toBeGreaterThan(1);
 
-    await h.publishStatus({ ...svc, status: 'stopping', endpoints: [] });
+    // A newer version applies even when its host's clock is behind.
+    const clockBehind = new Date(Date.now() - 3_600_000).toISOString();
+    await h.publishStatus({ ...svc, version: svc.version + 2, status: 'stopping', endpoints: [] }, { at: clockBehind });
     await eventually(async () => (await predict(svc.id)) === 409);
 
-    await h.publishStatus(svc, { deleted: true });
+    await h.publishStatus({ ...svc, version: svc.version + 3 }, { deleted: true });
     await eventually(async () => (await predict(svc.id)) === 404);
     // Deletion is final: a later, non-deleted event for the same id does not bring it back.
-    await h.publishStatus(svc);
+    await h.publishStatus({ ...svc, version: svc.version + 4 });
     await delay(20);
     expect(await predict(svc.id)).toBe(404);
   });

@@ -16,6 +16,7 @@ export function statusEventFixture(overrides: Partial<ServiceStatusEvent> = {}):
     replicas: 1,
     endpoints: [{ replicaId: 'r-1', url: 'http://127.0.0.1:9' }],
     generation: 1,
+    version: 1,
     deleted: false,
     ...overrides,
   };

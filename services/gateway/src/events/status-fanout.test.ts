@@ -17,6 +17,7 @@ function event(workspaceId: number, serviceId = 'svc-aaaaaaaaaa', overrides: Par
     replicas: 1,
     endpoints: [],
     generation: 1,
+    version: 1,
     deleted: false,
     ...overrides,
   };
@@ -45,6 +46,18 @@ describe('StatusFanout', () => {
     expect(await drain(w12)).toEqual([events[0].eventId, events[1].eventId, events[3].eventId]);
     expect(await drain(all)).toEqual(events.map((e) => e.eventId));
     expect(await drain(oneService)).toEqual([events[3].eventId]);
+  });
+
+  it('orders by the record version, not the clock: a late, older event never reaches subscribers', async () => {
+    const fanout = new StatusFanout();
+    const stream = fanout.stream({ workspaces: [1] });
+    const ahead = new Date(Date.now() + 3_600_000).toISOString();
+    const v3 = event(1, 'svc-aaaaaaaaaa', { version: 3, status: 'running' });
+    const lateV2 = event(1, 'svc-aaaaaaaaaa', { version: 2, status: 'creating', at: ahead });
+    const v3again = event(1, 'svc-aaaaaaaaaa', { version: 3, status: 'running' });
+    const v4 = event(1, 'svc-aaaaaaaaaa', { version: 4, status: 'stopping' });
+    for (const e of [v3, lateV2, v3again, v4]) fanout.deliver(e);
+    expect(await drain(stream)).toEqual([v3.eventId, v3again.eventId, v4.eventId]);
   });
 
   it('hands an event to a subscriber that is already waiting for one', async () => {

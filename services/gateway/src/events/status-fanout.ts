@@ -1,4 +1,4 @@
-import type { ServiceStatusEvent } from '@remotegpu/core';
+import { VersionGate, type ServiceStatusEvent } from '@remotegpu/core';
 import type { PubSub } from 'type-graphql';
 
 /** The one topic the GraphQL subscription listens on. */
@@ -94,7 +94,11 @@ export class StatusFanout implements PubSub {
     return this.open.size;
   }
 
+  /** Redelivered or reordered events (the bus is at-least-once) never move a subscriber's view backwards. */
+  private readonly order = new VersionGate();
+
   deliver(event: ServiceStatusEvent): void {
+    if (!this.order.admit(event)) return;
     for (const stream of this.everyWorkspace) stream.offer(event);
     const streams = this.byWorkspace.get(event.workspaceId);
     if (streams) for (const stream of streams) stream.offer(event);

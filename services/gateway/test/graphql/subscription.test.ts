@@ -38,6 +38,7 @@ describe('GraphQL subscription inferenceServiceStatusChanged (graphql-ws)', () =
       message,
       readyReplicas: 0,
       replicas: 1,
+      version: serial, // grows with every publish: each event is newer than the last (DESIGN §2.1)
       endpoints: [],
       generation: 1,
       deleted: false,
