@@ -1,6 +1,7 @@
 import { Agent, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { acceptsTraffic, errors, type AppError } from '@remotegpu/core';
+import { admissionOf, retryAfterSecondsOf, type QueuePolicy } from './admission.js';
 import { Exchange } from './exchange.js';
 import { routerErrors } from './router.errors.js';
 import type { Outcome } from './router.metrics.js';
@@ -29,6 +30,8 @@ export interface DispatcherOptions {
   requestTimeoutMs: number;
   maxInFlightPerReplica: number;
   maxQueuePerService: number;
+  /** The longest a request may wait for a replica slot; past it (expected or real) the answer is 429. */
+  queueBudgetMs: number;
   ejectAfterFailures: number;
   ejectForMs: number;
   now?: () => number;
@@ -45,6 +48,7 @@ export class Dispatcher {
   readonly requestTimeoutMs: number;
   readonly maxInFlightPerReplica: number;
   readonly maxQueuePerService: number;
+  readonly queueBudgetMs: number;
   readonly ejectAfterFailures: number;
   readonly ejectForMs: number;
   readonly now: () => number;
@@ -56,6 +60,7 @@ export class Dispatcher {
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.maxInFlightPerReplica = options.maxInFlightPerReplica;
     this.maxQueuePerService = options.maxQueuePerService;
+    this.queueBudgetMs = options.queueBudgetMs;
     this.ejectAfterFailures = options.ejectAfterFailures;
     this.ejectForMs = options.ejectForMs;
     this.now = options.now ?? Date.now;
@@ -86,12 +91,26 @@ export class Dispatcher {
       exchange.send(picked);
     } else if (picked === 'none') {
       exchange.fail(errors.noReadyReplica(route.serviceId), 'unavailable');
-    } else if (route.queued >= this.maxQueuePerService) {
-      exchange.fail(routerErrors.overloaded(route.serviceId), 'overloaded');
     } else {
-      exchange.markQueued();
+      const admission = admissionOf(route.queueState(this.now(), this.maxInFlightPerReplica), this.queuePolicy);
+      if (!admission.admit) {
+        exchange.fail(routerErrors.overloaded(route.serviceId, admission.reason, admission.retryAfterSeconds, this.queueBudgetMs), 'overloaded');
+        return;
+      }
+      exchange.markQueued(this.queueBudgetMs);
       route.enqueue(exchange);
     }
+  }
+
+  /** A waiting request's budget ran out before a slot freed: it is refused now rather than served late. */
+  queueDeadlinePassed(exchange: Exchange): void {
+    const route = exchange.route;
+    const retryAfter = retryAfterSecondsOf(route.queueState(this.now(), this.maxInFlightPerReplica), this.queuePolicy);
+    exchange.leaveQueue(routerErrors.overloaded(route.serviceId, 'queue_timeout', retryAfter, this.queueBudgetMs));
+  }
+
+  private get queuePolicy(): QueuePolicy {
+    return { maxQueue: this.maxQueuePerService, budgetMs: this.queueBudgetMs };
   }
 
   /** A slot freed or the entry changed: hand waiting requests to replicas, or fail them when none will come. */

@@ -22,6 +22,8 @@ export class Exchange implements Waiter {
   private replica: Replica | null = null;
   private upstream: ClientRequest | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Runs while the request waits in its service's queue: the queue budget. */
+  private queueTimer: NodeJS.Timeout | null = null;
   private retried = false;
   private staleSocketRetried = false;
   private sentAt = 0;
@@ -44,11 +46,20 @@ export class Exchange implements Waiter {
     this.dispatcher.acquire(this);
   }
 
-  markQueued(): void {
+  markQueued(budgetMs: number): void {
     this.state = 'queued';
+    this.queueTimer = setTimeout(onQueueDeadline, budgetMs, this);
+  }
+
+  /** Refused while waiting (queue budget spent): out of the queue, answered with `error`. */
+  leaveQueue(error: AppError): void {
+    if (this.state !== 'queued') return;
+    this.route.cancelled();
+    this.fail(error, 'overloaded');
   }
 
   send(replica: Replica): void {
+    this.clearQueueTimer();
     this.state = 'sending';
     this.replica = replica;
     replica.outstanding += 1;
@@ -72,7 +83,10 @@ export class Exchange implements Waiter {
   responseEnded(complete: boolean): void {
     if (this.state !== 'streaming') return;
     const failed = !complete || this.upstreamStatus >= 500;
-    this.route.metrics.observeUpstreamSeconds((performance.now() - this.sentAt) / 1000);
+    const elapsedMs = performance.now() - this.sentAt;
+    this.route.metrics.observeUpstreamSeconds(elapsedMs / 1000);
+    // Only whole answers say how fast the replicas serve; a fast 5xx or a broken stream would flatter them.
+    if (!failed) this.route.observeServiceTime(elapsedMs);
     this.releaseReplica(failed);
     this.settle(this.upstreamStatus >= 500 || !complete ? 'upstream_error' : 'ok');
     this.dispatcher.drain(this.route);
@@ -156,6 +170,11 @@ export class Exchange implements Waiter {
     return true;
   }
 
+  queueDeadlinePassed(): void {
+    this.queueTimer = null;
+    if (this.state === 'queued') this.dispatcher.queueDeadlinePassed(this);
+  }
+
   /** Deadline passed: a queued request leaves the queue, a running one is cut and its replica blamed. */
   timedOut(): void {
     this.timer = null;
@@ -166,12 +185,15 @@ export class Exchange implements Waiter {
         this.fail(error, 'timeout');
         return;
       case 'sending':
+        // A replica that did not answer in time is at least this slow: the queue's estimate must know it.
+        this.route.observeServiceTime(performance.now() - this.sentAt);
         this.upstream?.destroy();
         this.releaseReplica(true);
         this.fail(error, 'timeout');
         this.dispatcher.drain(this.route);
         return;
       case 'streaming':
+        this.route.observeServiceTime(performance.now() - this.sentAt);
         this.upstream?.destroy();
         this.releaseReplica(true);
         this.settle('timeout');
@@ -200,8 +222,15 @@ export class Exchange implements Waiter {
     }
   }
 
+  private clearQueueTimer(): void {
+    if (this.queueTimer === null) return;
+    clearTimeout(this.queueTimer);
+    this.queueTimer = null;
+  }
+
   private settle(outcome: Outcome): void {
     this.state = 'done';
+    this.clearQueueTimer();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -211,7 +240,11 @@ export class Exchange implements Waiter {
   }
 }
 
-// One module-level function instead of a closure per request: setTimeout passes the exchange back.
+// Module-level functions instead of closures per request: setTimeout passes the exchange back.
 function onTimeout(exchange: Exchange): void {
   exchange.timedOut();
+}
+
+function onQueueDeadline(exchange: Exchange): void {
+  exchange.queueDeadlinePassed();
 }

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     requestTimeoutMs: config.requestTimeoutMs,
     maxInFlightPerReplica: config.maxInFlightPerReplica,
     maxQueuePerService: config.maxQueuePerService,
+    queueBudgetMs: config.queueBudgetMs,
     ejectAfterFailures: config.ejectAfterFailures,
     ejectForMs: config.ejectForMs,
     maxBodyBytes: config.maxBodyBytes,

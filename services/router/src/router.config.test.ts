@@ -14,6 +14,7 @@ describe('loadRouterConfig', () => {
       requestTimeoutMs: 30_000,
       maxInFlightPerReplica: 8,
       maxQueuePerService: 256,
+      queueBudgetMs: 3_000,
       ejectAfterFailures: 3,
       ejectForMs: 10_000,
       maxBodyBytes: 10 * 1024 * 1024,

@@ -15,6 +15,7 @@ export interface RouterConfig {
   requestTimeoutMs: number;
   maxInFlightPerReplica: number;
   maxQueuePerService: number;
+  queueBudgetMs: number;
   ejectAfterFailures: number;
   ejectForMs: number;
   maxBodyBytes: number;
@@ -76,6 +77,7 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
     requestTimeoutMs: integer('RGPU_ROUTER_TIMEOUT_MS', 30_000, 1),
     maxInFlightPerReplica: integer('RGPU_ROUTER_MAX_IN_FLIGHT', 8, 1),
     maxQueuePerService: integer('RGPU_ROUTER_MAX_QUEUE', 256, 0),
+    queueBudgetMs: integer('RGPU_ROUTER_QUEUE_BUDGET_MS', 3_000, 1),
     ejectAfterFailures: integer('RGPU_ROUTER_EJECT_AFTER_FAILURES', 3, 1),
     ejectForMs: integer('RGPU_ROUTER_EJECT_FOR_MS', 10_000, 1),
     maxBodyBytes: integer('RGPU_MAX_BODY_BYTES', 10 * 1024 * 1024, 1),

@@ -27,6 +27,12 @@ export interface RouterOptions {
   maxInFlightPerReplica?: number;
   /** Waiting requests per service beyond which the answer is 429. */
   maxQueuePerService?: number;
+  /**
+   * The longest a request may wait for a free replica slot. A request whose expected wait (queue length ×
+   * observed service time ÷ slots) exceeds it is refused at once with 429 + Retry-After; one still waiting when
+   * it runs out is refused then.
+   */
+  queueBudgetMs?: number;
   /** Consecutive failures (connection errors, timeouts, 5xx) that take a replica out of rotation. */
   ejectAfterFailures?: number;
   ejectForMs?: number;
@@ -48,6 +54,7 @@ export const ROUTER_DEFAULTS = {
   requestTimeoutMs: 30_000,
   maxInFlightPerReplica: 8,
   maxQueuePerService: 256,
+  queueBudgetMs: 3_000,
   ejectAfterFailures: 3,
   ejectForMs: 10_000,
   maxBodyBytes: 10 * 1024 * 1024,
@@ -67,6 +74,7 @@ export function createRouter(options: RouterOptions): Router {
     requestTimeoutMs: settings.requestTimeoutMs,
     maxInFlightPerReplica: settings.maxInFlightPerReplica,
     maxQueuePerService: settings.maxQueuePerService,
+    queueBudgetMs: settings.queueBudgetMs,
     ejectAfterFailures: settings.ejectAfterFailures,
     ejectForMs: settings.ejectForMs,
   });

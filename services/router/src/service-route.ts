@@ -1,4 +1,5 @@
 import type { ReplicaEndpoint, ServiceStatus } from '@remotegpu/core';
+import { nextServiceTimeMs, type QueueState } from './admission.js';
 import type { ServiceMetrics } from './router.metrics.js';
 
 /** One replica as the balancer sees it. The counters survive table updates while the replica stays. */
@@ -40,6 +41,8 @@ export class ServiceRoute<W extends Waiter = Waiter> {
   readonly metrics: ServiceMetrics;
   /** Live (not cancelled) waiters. */
   queued = 0;
+  /** Moving average of one request's time on a replica (ms); what queue admission estimates waits from. */
+  serviceTimeMs = 0;
   private cursor = 0;
   private waiters: W[] = [];
   private head = 0;
@@ -88,6 +91,18 @@ export class ServiceRoute<W extends Waiter = Waiter> {
   hasReplicaInRotation(now: number): boolean {
     for (const replica of this.replicas) if (replica.ejectedUntil <= now) return true;
     return false;
+  }
+
+  /** Replica slots in rotation (replicas not ejected × the cap), the queue's rate of service with `serviceTimeMs`. */
+  queueState(now: number, maxInFlight: number): QueueState {
+    let inRotation = 0;
+    for (const replica of this.replicas) if (replica.ejectedUntil <= now) inRotation += 1;
+    return { queued: this.queued, slots: inRotation * maxInFlight, serviceTimeMs: this.serviceTimeMs };
+  }
+
+  /** One request spent `ms` on a replica (answered, or cut at its deadline). */
+  observeServiceTime(ms: number): void {
+    this.serviceTimeMs = nextServiceTimeMs(this.serviceTimeMs, ms);
   }
 
   /** A replica answered: its failure streak ends. */
