@@ -17,6 +17,8 @@ export interface FakeBehaviour {
   readyAfterMs?: number;
   ignoreStdinClose?: boolean;
   ignoreSigterm?: boolean;
+  listenAfterMs?: number;
+  neverListen?: boolean;
 }
 
 export interface LocalHarness {
@@ -30,6 +32,8 @@ export interface LocalHarness {
 
 /** Fast timings: tests must not wait for production backoffs and grace periods. */
 export const FAST: Partial<LocalRuntimeOptions> = {
+  // Starting Node takes what the machine gives it (seconds under load); only the readiness budget is short.
+  startupTimeoutMs: 20_000,
   readinessTimeoutMs: 5_000,
   readinessPollMs: 20,
   gracePeriodMs: 2_000,

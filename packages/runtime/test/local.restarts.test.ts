@@ -104,9 +104,30 @@ describe('local runtime: crashed replicas', () => {
     await runtime.start();
     const id = 'svc-crashloopnr01';
     await runtime.apply(specFor(id, await harness.model({ neverReady: true }), { replicas: 1 }));
-    const failed = await waitForObservation(runtime, id, (o) => o.condition?.type === 'failed', 10_000, 'a failed condition');
+    const failed = await waitForObservation(runtime, id, (o) => o.condition?.type === 'failed', 20_000, 'a failed condition');
     expect(failed.condition).toMatchObject({ type: 'failed', reason: 'crash_loop' });
-    expect(failed.condition!.message).toContain('not ready within 300 ms');
+    expect(failed.condition!.message).toContain('not ready within 300 ms of listening');
+  });
+
+  it('does not count a slow start against the readiness budget: startup has its own timeout, like a startupProbe', async () => {
+    // Loading takes 1.5 s, far past the 300 ms readiness budget, which only starts at the listening line.
+    const runtime = harness.runtime({ readinessTimeoutMs: 300, startupTimeoutMs: 20_000 });
+    await runtime.start();
+    const id = 'svc-slowstart0001';
+    await runtime.apply(specFor(id, await harness.model({ listenAfterMs: 1_500 }), { replicas: 1 }));
+    const up = await waitForObservation(runtime, id, settled(1, 1), 30_000, 'a ready replica');
+    expect(up.replicas[0]).toMatchObject({ phase: 'ready', restarts: 0 });
+    expect(up.condition).toBeNull();
+  });
+
+  it('reports model_load_failed when the server never gets as far as listening within the startup timeout', async () => {
+    const runtime = harness.runtime({ startupTimeoutMs: 500 });
+    await runtime.start();
+    const id = 'svc-neverlisten01';
+    await runtime.apply(specFor(id, await harness.model({ neverListen: true }), { replicas: 1 }));
+    const failed = await waitForObservation(runtime, id, (o) => o.condition?.type === 'failed', 20_000, 'a failed condition');
+    expect(failed.condition).toMatchObject({ type: 'failed', reason: 'model_load_failed' });
+    expect(failed.condition!.message).toContain('not listening within 500 ms of its start');
   });
 
   it('keeps the old generation serving while a broken new one crash-loops, and rolls on to a fixed one', async () => {

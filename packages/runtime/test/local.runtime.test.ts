@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COLOR_LABELS, colorClassifierOnnx } from '@remotegpu/testkit';
@@ -41,6 +41,11 @@ describe.skipIf(!existsSync(REAL_MODEL_SERVER))('local runtime with the real mod
     expect(replica.device).toBe('cpu');
     expect(await httpStatus(`${replica.url}/v2/health/ready`)).toBe(200);
     expect(await httpStatus(`${replica.url}/v2/models/${id}`)).toBe(200);
+    // onnxruntime's telemetry is off: its queue ($HOME/.cache/Microsoft) and debug log ($TMPDIR/mat-debug-<pid>.log)
+    // are not written, not even in the replica's own directories.
+    const workdir = join(harness.dir.path, 'state', 'replicas', replica.replicaId);
+    expect(await readdir(join(workdir, 'home'))).toEqual([]);
+    expect(await readdir(join(workdir, 'tmp'))).toEqual([]);
 
     await runtime.remove(id);
     await waitForObservation(runtime, id, (o) => o.generation === null, 15_000, 'the replica to be gone');

@@ -7,7 +7,12 @@ export interface LocalRuntimeOptions {
   stateDir: string;
   /** GPU capacity (the platform passes RGPU_LOCAL_GPUS); default: the GPUs `nvidia-smi -L` lists, 0 without it. */
   gpus?: number;
-  /** From spawn until `/v2/health/ready` answers 200; past it the replica is killed and counts as a failed start. */
+  /**
+   * From spawn until the replica prints its `listening` line (Node started, model loaded), like a Kubernetes
+   * startupProbe: loading a large model may take minutes. Past it the replica is killed; a failed start.
+   */
+  startupTimeoutMs?: number;
+  /** From the `listening` line until `/v2/health/ready` answers 200; past it the replica is killed; a failed start. */
   readinessTimeoutMs?: number;
   readinessPollMs?: number;
   /** Between SIGTERM and SIGKILL. */
@@ -20,7 +25,10 @@ export interface LocalRuntimeOptions {
   /** Consecutive failed starts (never ready) before the service gets a `failed` condition. */
   crashLoopLimit?: number;
   logger?: Logger;
-  /** Base environment of replicas; default `process.env`. */
+  /**
+   * The environment replicas inherit from, default `process.env`; only allow-listed variables pass
+   * (PATH, locale, TZ, LD_LIBRARY_PATH, the model server's tuning variables: see `replica.env.ts`).
+   */
   env?: Record<string, string | undefined>;
 }
 
@@ -28,13 +36,14 @@ export interface ResolvedLocalRuntimeOptions {
   modelServer: { command: string; args: string[] };
   stateDir: string;
   gpus: number | undefined;
+  startupTimeoutMs: number;
   readinessTimeoutMs: number;
   readinessPollMs: number;
   gracePeriodMs: number;
   backoff: { initialMs: number; maxMs: number; resetAfterMs: number };
   crashLoopLimit: number;
   logger: Logger;
-  env: NodeJS.ProcessEnv;
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 export function resolveOptions(options: LocalRuntimeOptions): ResolvedLocalRuntimeOptions {
@@ -45,6 +54,7 @@ export function resolveOptions(options: LocalRuntimeOptions): ResolvedLocalRunti
     modelServer: options.modelServer,
     stateDir: options.stateDir,
     gpus: options.gpus,
+    startupTimeoutMs: options.startupTimeoutMs ?? 120_000,
     readinessTimeoutMs: options.readinessTimeoutMs ?? 60_000,
     readinessPollMs: options.readinessPollMs ?? 50,
     gracePeriodMs: options.gracePeriodMs ?? 10_000,

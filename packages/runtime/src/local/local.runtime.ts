@@ -7,6 +7,7 @@ import type {
 import { GpuAllocator, detectGpuCount } from './gpu.allocator.js';
 import { resolveOptions, type LocalRuntimeOptions, type ResolvedLocalRuntimeOptions } from './local.options.js';
 import { ReplicaRegistry } from './replica.registry.js';
+import { ReplicaWorkdirs } from './replica.workdir.js';
 import { ServiceController } from './service.controller.js';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
@@ -24,6 +25,7 @@ export class LocalRuntime implements Runtime {
   readonly kind = 'local' as const;
   private readonly options: ResolvedLocalRuntimeOptions;
   private readonly registry: ReplicaRegistry;
+  private readonly workdirs: ReplicaWorkdirs;
   private readonly controllers = new Map<string, ServiceController>();
   private readonly listeners = new Set<(serviceId: string) => void>();
   private allocator: GpuAllocator | null = null;
@@ -36,12 +38,14 @@ export class LocalRuntime implements Runtime {
   constructor(options: LocalRuntimeOptions) {
     this.options = resolveOptions(options);
     this.registry = new ReplicaRegistry(this.options.stateDir, this.options.logger);
+    this.workdirs = new ReplicaWorkdirs(this.options.stateDir);
   }
 
-  /** Kills replicas a crashed previous run left behind, then sizes the GPU pool. */
+  /** Kills replicas a crashed previous run left behind (and clears their directories), then sizes the GPU pool. */
   start(): Promise<void> {
     this.starting ??= (async () => {
       const killed = await this.registry.killOrphans();
+      await this.workdirs.removeAll();
       const gpus = this.options.gpus ?? (await detectGpuCount());
       this.allocator = new GpuAllocator(gpus);
       this.state = 'running';
@@ -102,6 +106,9 @@ export class LocalRuntime implements Runtime {
     for (const controller of [...this.controllers.values()]) controller.remove();
     if (this.controllers.size > 0) await empty;
     this.onEmpty = null;
+    await this.workdirs.removeAll().catch((err: unknown) => {
+      this.options.logger.warn({ err }, 'could not remove the replica directories');
+    });
     this.state = 'stopped';
     this.options.logger.info('local runtime stopped');
   }
@@ -112,6 +119,7 @@ export class LocalRuntime implements Runtime {
       options: this.options,
       allocator,
       registry: this.registry,
+      workdirs: this.workdirs,
       changed: () => this.notify(serviceId),
       gpusReleased: () => this.scheduleSoon(),
       gone: () => {

@@ -20,11 +20,16 @@ const spec: RuntimeServiceSpec = {
   },
 };
 
+const dirs = { home: '/data/runtime/replicas/r1/home', tmp: '/data/runtime/replicas/r1/tmp' };
+
 describe('replicaEnv', () => {
-  it('tells the model server what to load, where to listen and which GPUs it may use', () => {
-    const env = replicaEnv({ PATH: '/bin', RGPU_PREPROCESSING: 'stale' }, spec, [2, 3]);
+  it('tells the model server what to load, where to listen, which GPUs it may use and where its home and temp are', () => {
+    const env = replicaEnv({ PATH: '/bin', RGPU_PREPROCESSING: 'stale' }, spec, [2, 3], dirs);
     expect(env).toEqual({
       PATH: '/bin',
+      HOME: dirs.home,
+      TMPDIR: dirs.tmp,
+      ORT_DISABLE_TELEMETRY: '1',
       RGPU_MODEL_PATH: '/data/models/m.onnx',
       RGPU_MODEL_NAME: 'svc-abcdefghij',
       RGPU_MODEL_VERSION: 'v2',
@@ -38,9 +43,40 @@ describe('replicaEnv', () => {
   });
 
   it('hides every GPU and drops an inherited preprocessing when there is none', () => {
-    const env = replicaEnv({ RGPU_PREPROCESSING: 'stale', CUDA_VISIBLE_DEVICES: '0' }, { ...spec, model: { ...spec.model, preprocessing: null } }, []);
+    const env = replicaEnv({ RGPU_PREPROCESSING: 'stale', CUDA_VISIBLE_DEVICES: '0' }, { ...spec, model: { ...spec.model, preprocessing: null } }, [], dirs);
     expect(env.CUDA_VISIBLE_DEVICES).toBe('');
     expect('RGPU_PREPROCESSING' in env).toBe(false);
+  });
+
+  it('passes only allow-listed variables of the platform: never its secrets, store or bus, nor anything unknown', () => {
+    const platform = {
+      PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TZ: 'UTC',
+      LD_LIBRARY_PATH: '/usr/local/cuda/lib64',
+      RGPU_LOG_LEVEL: 'warn',
+      RGPU_INTRA_OP_THREADS: '2',
+      RGPU_JWT_SECRET: 'super-secret-signing-key-0123456789',
+      RGPU_STORE_URL: 'mongodb://user:password@db/rgpu',
+      NATS_URL: 'nats://user:password@bus:4222',
+      RGPU_DATA_DIR: '/data',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      NODE_OPTIONS: '--require /tmp/evil.js',
+      HOME: '/root',
+      TMPDIR: '/tmp',
+      XDG_CACHE_HOME: '/root/.cache',
+      ORT_DISABLE_TELEMETRY: '0',
+      SOME_CANARY: 'y',
+    };
+    const env = replicaEnv(platform, spec, [], dirs);
+    expect(Object.keys(env).filter((k) => !k.startsWith('RGPU_MODEL_')).sort()).toEqual(
+      [
+        'CUDA_VISIBLE_DEVICES', 'HOME', 'HOST', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'ORT_DISABLE_TELEMETRY', 'PATH', 'PORT',
+        'RGPU_EXIT_ON_STDIN_CLOSE', 'RGPU_INTRA_OP_THREADS', 'RGPU_LABELS', 'RGPU_LOG_LEVEL', 'RGPU_PREPROCESSING', 'TMPDIR', 'TZ',
+      ].sort(),
+    );
+    expect(env).toMatchObject({ HOME: dirs.home, TMPDIR: dirs.tmp, ORT_DISABLE_TELEMETRY: '1', RGPU_LOG_LEVEL: 'warn' });
   });
 });
 

@@ -1,13 +1,64 @@
 import type { RuntimeServiceSpec } from '../runtime.port.js';
 
 /**
- * The environment a model-server replica starts with: the runtime's base environment plus what tells the
- * server which model to load, where to listen (an ephemeral loopback port, reported back on stdout) and
- * which GPUs it may use. `RGPU_EXIT_ON_STDIN_CLOSE` makes the replica exit when its parent dies.
+ * What a replica may inherit from the platform's environment, by name. Everything else stays behind:
+ * RGPU_JWT_SECRET, store and bus URLs with their credentials, cloud keys, and any variable nobody listed.
+ * A replica parses an uploaded model with onnxruntime; a parser bug must not hand its author the platform's
+ * secrets (DESIGN §7: replicas start with an explicit allow-list of variables).
+ *
+ * - PATH, LANG/LANGUAGE/LC_*, TZ: how any process expects to find programs and format text and time.
+ * - LD_LIBRARY_PATH: where a GPU machine keeps the CUDA/cuDNN libraries the CUDA execution provider loads.
+ * - The model server's own tuning variables, so that an operator sets them once for every replica.
+ * NODE_ENV and NODE_OPTIONS are not passed: the model server reads neither, and NODE_OPTIONS can load code.
  */
-export function replicaEnv(base: NodeJS.ProcessEnv, spec: RuntimeServiceSpec, gpus: readonly number[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...base,
+const INHERITED = new Set([
+  'PATH',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'LD_LIBRARY_PATH',
+  'RGPU_LOG_LEVEL',
+  'RGPU_DEVICE',
+  'RGPU_INTRA_OP_THREADS',
+  'RGPU_DRAIN_TIMEOUT_MS',
+  'RGPU_MAX_BODY_BYTES',
+]);
+
+export function isInherited(name: string): boolean {
+  return INHERITED.has(name) || name.startsWith('LC_');
+}
+
+/** The replica's own directories: its HOME and TMPDIR, inside the platform's data directory. */
+export interface ReplicaDirs {
+  home: string;
+  tmp: string;
+}
+
+/**
+ * The environment a model-server replica starts with: the allow-listed part of the platform's environment,
+ * plus what tells the server which model to load, where to listen (an ephemeral loopback port, reported back
+ * on stdout) and which GPUs it may use. `RGPU_EXIT_ON_STDIN_CLOSE` makes the replica exit when its parent dies.
+ *
+ * HOME and TMPDIR point into the replica's own directory under the data directory, so that whatever a
+ * library writes there (onnxruntime's telemetry queue goes to `$HOME/.cache`, its debug log to `$TMPDIR`)
+ * stays in the data directory and goes away with the replica. onnxruntime's telemetry is turned off too
+ * (`ORT_DISABLE_TELEMETRY`, read when its first session is created): an inference platform does not report
+ * its users' models to a third party.
+ */
+export function replicaEnv(
+  base: Readonly<Record<string, string | undefined>>,
+  spec: RuntimeServiceSpec,
+  gpus: readonly number[],
+  dirs: ReplicaDirs,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(base)) {
+    if (value !== undefined && isInherited(name)) env[name] = value;
+  }
+  Object.assign(env, {
+    HOME: dirs.home,
+    TMPDIR: dirs.tmp,
+    ORT_DISABLE_TELEMETRY: '1',
     RGPU_MODEL_PATH: spec.model.artifactPath,
     RGPU_MODEL_NAME: spec.model.name,
     RGPU_MODEL_VERSION: spec.model.version,
@@ -17,9 +68,8 @@ export function replicaEnv(base: NodeJS.ProcessEnv, spec: RuntimeServiceSpec, gp
     RGPU_EXIT_ON_STDIN_CLOSE: '1',
     // Empty hides every GPU, so a replica that asked for none cannot grab one by accident.
     CUDA_VISIBLE_DEVICES: gpus.join(','),
-  };
+  });
   if (spec.model.preprocessing) env.RGPU_PREPROCESSING = JSON.stringify(spec.model.preprocessing);
-  else delete env.RGPU_PREPROCESSING;
   return env;
 }
 

@@ -19,7 +19,9 @@ export interface ReplicaProcessOptions {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
-  /** From spawn to the first 200 of `/v2/health/ready`; past it the process is killed and counts as failed. */
+  /** From spawn to the `listening` line; past it the process is killed and counts as failed. */
+  startupTimeoutMs: number;
+  /** From the `listening` line to the first 200 of `/v2/health/ready`; past it, the same. */
   readinessTimeoutMs: number;
   readinessPollMs: number;
   logger: Logger;
@@ -52,7 +54,10 @@ export class ReplicaProcess {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: ReplicaProcessOptions) {
-    this.child = spawn(options.command, options.args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) reaches the platform only,
+    // which then stops the replicas after the gateway has drained, instead of every replica dying at once
+    // under requests still in flight. Parent death is still noticed through stdin (see above).
+    this.child = spawn(options.command, options.args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.pid = this.child.pid ?? null;
     // Writing is never done, but a closed pipe still reports EPIPE here; it must not crash the platform.
     this.child.stdin?.on('error', () => undefined);
@@ -75,9 +80,9 @@ export class ReplicaProcess {
       this.timer(CLOSE_WAIT_MS, () => this.finish(code, signal));
     });
     this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
-    this.timer(options.readinessTimeoutMs, () => {
-      if (this.ready || this.terminating) return;
-      this.failure = `not ready within ${options.readinessTimeoutMs} ms`;
+    this.timer(options.startupTimeoutMs, () => {
+      if (this.listened || this.terminating) return;
+      this.failure = `not listening within ${options.startupTimeoutMs} ms of its start`;
       this.child.kill('SIGKILL');
     });
   }
@@ -98,6 +103,13 @@ export class ReplicaProcess {
     }
     this.listened = true;
     this.options.onListening(listening);
+    // Counted from here, not from the spawn: how long Node and the model load take is the startup budget's
+    // business, so a loaded machine does not turn a slow start into a readiness failure.
+    this.timer(this.options.readinessTimeoutMs, () => {
+      if (this.ready || this.terminating) return;
+      this.failure = `not ready within ${this.options.readinessTimeoutMs} ms of listening`;
+      this.child.kill('SIGKILL');
+    });
     void this.pollReadiness(`http://127.0.0.1:${listening.port}`);
   }
 

@@ -5,6 +5,7 @@ import type { ResolvedLocalRuntimeOptions } from './local.options.js';
 import { replicaEnv, templateOf } from './replica.env.js';
 import { ReplicaProcess, type ReplicaExit } from './replica.process.js';
 import type { ReplicaRegistry } from './replica.registry.js';
+import type { ReplicaWorkdirs } from './replica.workdir.js';
 import { planRollout } from './rollout.plan.js';
 import { newReplica, toObservation, type Replica } from './replica.state.js';
 import { conditionOf } from './service.condition.js';
@@ -14,6 +15,7 @@ export interface ServiceControllerDeps {
   options: ResolvedLocalRuntimeOptions;
   allocator: GpuAllocator;
   registry: ReplicaRegistry;
+  workdirs: ReplicaWorkdirs;
   /** The observation may have changed. */
   changed(): void;
   /** GPUs went back to the pool: pending replicas (of any service) may start now. */
@@ -143,7 +145,7 @@ export class ServiceController {
   }
 
   private launch(replica: Replica): void {
-    const { options, registry } = this.deps;
+    const { options, registry, workdirs } = this.deps;
     const { command, args } = options.modelServer;
     replica.phase = 'starting';
     replica.url = null;
@@ -152,7 +154,8 @@ export class ServiceController {
     const proc: ReplicaProcess = new ReplicaProcess({
       command,
       args,
-      env: replicaEnv(options.env, replica.spec, replica.gpus),
+      env: replicaEnv(options.env, replica.spec, replica.gpus, workdirs.prepare(replica.id)),
+      startupTimeoutMs: options.startupTimeoutMs,
       readinessTimeoutMs: options.readinessTimeoutMs,
       readinessPollMs: options.readinessPollMs,
       logger: this.logger.child({ replicaId: replica.id }),
@@ -233,6 +236,9 @@ export class ServiceController {
 
   private drop(replica: Replica): void {
     this.replicas = this.replicas.filter((r) => r !== replica);
+    this.deps.workdirs.remove(replica.id).catch((err: unknown) => {
+      this.logger.warn({ err, replicaId: replica.id }, 'could not remove the replica directory');
+    });
     if (replica.gpus.length) {
       this.deps.allocator.release(replica.gpus);
       replica.gpus = [];
