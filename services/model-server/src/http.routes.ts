@@ -15,6 +15,8 @@ export interface RoutesOptions {
   logger: Logger;
   /** Loaded and not draining. */
   isReady: () => boolean;
+  /** Requests whose response is not finished yet, this one included. */
+  inFlight: () => number;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -141,6 +143,22 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
     notFound(req, res, path);
   }
 
+  /**
+   * Prometheus text: what an autoscaler or a drain waits on (the scrape counts itself in flight, as
+   * client_golang's promhttp does).
+   */
+  function sendMetrics(res: ServerResponse): void {
+    const body =
+      '# HELP rgpu_replica_requests_in_flight Requests being served by this replica, this scrape included.\n' +
+      '# TYPE rgpu_replica_requests_in_flight gauge\n' +
+      `rgpu_replica_requests_in_flight ${opts.inFlight()}\n` +
+      '# HELP rgpu_replica_ready Whether the replica accepts new requests (1) or is loading or draining (0).\n' +
+      '# TYPE rgpu_replica_ready gauge\n' +
+      `rgpu_replica_ready ${opts.isReady() ? 1 : 0}\n`;
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
   function notFound(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (path === '/v2' || path.startsWith('/v2/')) return sendOipError(res, 404, `no such route: ${req.method} ${path}`);
     sendEnvelopeError(req, res, errors.routeNotFound(`${req.method} ${path}`));
@@ -163,6 +181,9 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
       case '/v2':
       case '/v2/':
         if (headOrGet(req)) return sendJson(res, 200, serverMetadata);
+        break;
+      case '/metrics':
+        if (headOrGet(req)) return sendMetrics(res);
         break;
       default:
         if (path.startsWith('/v2/models/')) return modelRoute(req, res, path);

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       maxBodyBytes: config.maxBodyBytes,
       logger,
       isReady: () => s.ready,
+      inFlight: () => s.inFlightCount,
     }),
     (err) => logger.error({ err }, 'request handler failed'),
   );

@@ -56,6 +56,11 @@ export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
   } catch {
     throw new ModelLoadError(`cannot read the model file ${opts.path}`);
   }
+  // onnxruntime 1.30 sends usage telemetry to Microsoft, queued in $HOME/.cache/Microsoft/DeveloperTools/ with
+  // $TMPDIR/mat-debug-<pid>.log and $TMPDIR/.ses beside it. Read when the first session creates its environment
+  // (below), so setting it here still counts; a replica must not report users' models to a third party nor
+  // write outside its directories, however it was started (the local runtime sets it too, Kubernetes may not).
+  process.env.ORT_DISABLE_TELEMETRY = '1';
   // onnxruntime writes its own coloured, non-JSON lines to stderr; its errors reach us as exceptions anyway.
   ort.env.logLevel = 'fatal';
   const base: ort.InferenceSession.SessionOptions = {

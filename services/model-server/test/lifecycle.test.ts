@@ -1,4 +1,5 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { readdir } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,16 +54,63 @@ function connectionRefused(port: number): Promise<boolean> {
 }
 
 /** Sends the first bytes of a request now and the rest later, so its connection is busy (not idle) meanwhile. */
-function partialRequest(port: number, head: string): { socket: Socket; complete(rest: string): Promise<string> } {
+function partialRequest(port: number, head: string): { socket: Socket; connected: Promise<void>; complete(rest: string): Promise<string> } {
   const socket = connect(port, '127.0.0.1');
+  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   socket.write(head);
   let text = '';
   socket.setEncoding('utf8').on('data', (c: string) => (text += c));
   const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
-  return { socket, complete: (rest) => (socket.write(rest), closed) };
+  return { socket, connected, complete: (rest) => (socket.write(rest), closed) };
+}
+
+/** The replica's own count of requests in flight (its `/metrics`), not counting the scrape that asks. */
+async function inFlight(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^rgpu_replica_requests_in_flight (\d+)$/m.exec(text);
+  if (!match) throw new Error(`no in-flight gauge in:\n${text}`);
+  return Number(match[1]) - 1;
+}
+
+/** Waits until the server itself says `n` requests are in flight: their headers have arrived, whatever the load. */
+async function waitForInFlight(url: string, n: number): Promise<void> {
+  await expect.poll(() => inFlight(url), { timeout: 10_000, interval: 20 }).toBe(n);
 }
 
 describe('model server process', () => {
+  it('reports the requests it has in flight and whether it is ready on /metrics (Prometheus text)', async () => {
+    const server = await start();
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toMatch(/^# TYPE rgpu_replica_requests_in_flight gauge$/m);
+    expect(text).toMatch(/^rgpu_replica_requests_in_flight 1$/m); // the scrape itself
+    expect(text).toMatch(/^rgpu_replica_ready 1$/m);
+    const held = slowPredict(server.port, JSON.stringify(imageBody(await solidImage('red', { format: 'png' }))));
+    await waitForInFlight(server.url, 1);
+    held.finish();
+    expect((await held.response).status).toBe(200);
+    await waitForInFlight(server.url, 0);
+  });
+
+  it("turns onnxruntime's telemetry off by itself: nothing lands in its HOME or TMPDIR (no queue, no mat-debug log)", async () => {
+    const home = await tempDir('rgpu-model-server-home-');
+    const tmp = await tempDir('rgpu-model-server-tmp-');
+    try {
+      // As Kubernetes or a user would start it: ORT_DISABLE_TELEMETRY unset, explicitly '0' even.
+      const server = await start({ HOME: home.path, TMPDIR: tmp.path, ORT_DISABLE_TELEMETRY: '0' });
+      const res = await postJson(`${server.url}/predict`, imageBody(await solidImage('red', { format: 'png' })));
+      expect(res.body.data.predictions[0].class).toBe('red');
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
+      expect(await readdir(home.path)).toEqual([]);
+      expect(await readdir(tmp.path)).toEqual([]);
+    } finally {
+      await home.cleanup();
+      await tmp.cleanup();
+    }
+  });
+
   it('prints exactly one listening line on stdout and serves health and keep-alive', async () => {
     const server = await start();
     expect(server.stdoutLines).toHaveLength(1);
@@ -102,11 +150,12 @@ describe('model server process', () => {
     const body = JSON.stringify(imageBody(await solidImage('blue', { format: 'jpeg', width: 120, height: 80 })));
     const slow = Array.from({ length: 4 }, () => slowPredict(server.port, body));
     const probe = partialRequest(server.port, 'GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n');
-    await sleep(300); // the four requests' headers have reached the server
+    await probe.connected;
+    await waitForInFlight(server.url, 4); // accepted after the probe's connection, so that one is accepted too
     server.child.kill('SIGTERM');
-    await sleep(300);
+    // Draining has begun once the listener is closed.
+    await expect.poll(() => connectionRefused(server.port), { timeout: 10_000, interval: 20 }).toBe(true);
     expect(server.child.exitCode).toBeNull(); // still waiting for its requests
-    expect(await connectionRefused(server.port)).toBe(true);
     const readiness = await probe.complete('\r\n');
     expect(readiness).toMatch(/^HTTP\/1\.1 503/);
     expect(readiness).toMatch(/\{"ready":false\}$/);
@@ -123,7 +172,7 @@ describe('model server process', () => {
     const server = await start({ RGPU_DRAIN_TIMEOUT_MS: '400' });
     const stuck = slowPredict(server.port, JSON.stringify(imageBody(await solidImage('red', { format: 'png' }))));
     stuck.response.catch(() => {}); // the connection is cut
-    await sleep(200);
+    await waitForInFlight(server.url, 1);
     const sent = Date.now();
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
