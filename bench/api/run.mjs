@@ -141,7 +141,7 @@ async function main() {
     console.error(`seeded ${SERVICES} services in ${Date.now() - t0} ms`);
     server = await startServer(dataDir);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const token = await signToken(SECRET, { sub: 'bench', workspaces: Array.from({ length: WORKSPACES }, (_, i) => i + 1) });
+    const token = await signToken(SECRET, { sub: 'bench', workspaces: Array.from({ length: WORKSPACES }, (_, i) => i + 1), ttlSeconds: 3600 });
     const headers = { authorization: `Bearer ${token}` };
     const pages = Math.ceil(SERVICES / 20);
     const listPaths = Array.from({ length: 50 }, (_, i) => `/api/v1/inference/services?page=${1 + ((i * 37) % pages)}&page_size=20`);

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { colorClassifierOnnx, COLOR_LABELS, signToken, tempDir } from '@remotegpu/testkit';
 import { loadConfig, startPlatform, type PlatformOverrides, type RunningPlatform } from '@remotegpu/standalone';
 
@@ -26,7 +26,7 @@ const TEST_OVERRIDES: PlatformOverrides = {
 };
 
 export async function startTestPlatform(
-  opts: { env?: Record<string, string>; dataDir?: string; overrides?: PlatformOverrides } = {},
+  opts: { env?: Record<string, string>; dataDir?: string; overrides?: PlatformOverrides; logger?: Logger } = {},
 ): Promise<TestPlatform> {
   const dir = opts.dataDir ? undefined : await tempDir('rgpu-test-');
   const dataDir = opts.dataDir ?? dir!.path;
@@ -40,7 +40,7 @@ export async function startTestPlatform(
     RGPU_LOCAL_GPUS: '0',
     ...opts.env,
   });
-  const platform = await startPlatform(config, pino({ level: 'silent' }), { ...TEST_OVERRIDES, ...opts.overrides });
+  const platform = await startPlatform(config, opts.logger ?? pino({ level: 'silent' }), { ...TEST_OVERRIDES, ...opts.overrides });
   const url = platform.url;
   return {
     url,

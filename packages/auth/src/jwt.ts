@@ -1,10 +1,10 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { errors } from '@remotegpu/core';
-import type { Principal } from './principal.js';
+import type { VerifiedPrincipal } from './principal.js';
 
-/** Turns a bearer token into a Principal, or throws a 401 AppError. */
+/** Turns a bearer token into a Principal (with its expiry), or throws a 401 AppError. */
 export interface TokenVerifier {
-  verify(token: string): Promise<Principal>;
+  verify(token: string): Promise<VerifiedPrincipal>;
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -17,22 +17,34 @@ function keyOf(secret: string): Uint8Array {
 
 const EXPIRED = { zh: '访问令牌已过期', en: 'The access token has expired' };
 const INVALID = { zh: '访问令牌无效', en: 'The access token is invalid' };
+const NO_EXPIRY = {
+  zh: '访问令牌没有过期时间（exp），不被接受：请签发带有效期的令牌，例如 npm run token -- --ttl 24h',
+  en: 'The access token has no expiry (exp claim) and is not accepted: issue tokens with a lifetime, e.g. npm run token -- --ttl 24h',
+};
+
+/** The 401 for a token jose refused, saying why where that helps the caller fix it. */
+function refusal(err: unknown) {
+  if (err instanceof joseErrors.JWTExpired) return errors.unauthenticated(EXPIRED);
+  if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') return errors.unauthenticated(NO_EXPIRY);
+  return errors.unauthenticated(INVALID);
+}
 
 /**
  * HS256 only: the algorithm list is fixed, so `alg: none` and algorithm-confusion tokens fail. Claims:
- * `sub` (string), `workspaces` (integers), optional `admin: true`, `exp` honoured when present.
+ * `sub` (string), `workspaces` (integers), optional `admin: true`, and `exp`, which is required: a token that
+ * never expires cannot be revoked by waiting, and a stolen one would work forever (DESIGN §5).
  */
 export function hs256Verifier(secret: string): TokenVerifier {
   const key = keyOf(secret);
   return {
-    async verify(token: string): Promise<Principal> {
+    async verify(token: string): Promise<VerifiedPrincipal> {
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: 5 }));
+        ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: 5, requiredClaims: ['exp'] }));
       } catch (err) {
-        throw errors.unauthenticated(err instanceof joseErrors.JWTExpired ? EXPIRED : INVALID);
+        throw refusal(err);
       }
-      const { sub, workspaces = [], admin = false } = payload;
+      const { sub, workspaces = [], admin = false, exp } = payload;
       const validWorkspaces =
         Array.isArray(workspaces) && workspaces.every((w) => Number.isSafeInteger(w) && (w as number) > 0);
       if (typeof sub !== 'string' || !sub || !validWorkspaces || typeof admin !== 'boolean') {
@@ -41,7 +53,8 @@ export function hs256Verifier(secret: string): TokenVerifier {
           en: 'The access token claims are invalid (sub must be a string, workspaces an array of integers)',
         });
       }
-      return { sub, workspaces: workspaces as number[], admin };
+      // jose checked that `exp` is present and a number.
+      return { sub, workspaces: workspaces as number[], admin, expiresAt: (exp as number) * 1000 };
     },
   };
 }
@@ -62,16 +75,18 @@ export interface TokenClaims {
   sub: string;
   workspaces?: number[];
   admin?: boolean;
-  /** Seconds until expiry; omitted → no `exp`. */
-  ttlSeconds?: number;
+  /** Seconds until expiry (`exp`); required, since verifiers refuse tokens without one. */
+  ttlSeconds: number;
 }
 
 export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
+  // Callers in plain JavaScript (scripts, benchmarks) are not type-checked: fail here, not with a 401 later.
+  if (!Number.isFinite(claims.ttlSeconds)) throw new Error('signToken: ttlSeconds is required (tokens without exp are refused)');
   const jwt = new SignJWT({ workspaces: claims.workspaces ?? [], ...(claims.admin ? { admin: true } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
-    .setIssuedAt();
-  if (claims.ttlSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + claims.ttlSeconds);
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + claims.ttlSeconds);
   return jwt.sign(keyOf(secret));
 }
 

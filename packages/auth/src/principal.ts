@@ -7,6 +7,12 @@ export interface Principal {
   admin: boolean;
 }
 
+/** A principal as a verifier returns it: with the moment its token stops being valid (DESIGN §5: `exp` is required). */
+export interface VerifiedPrincipal extends Principal {
+  /** The token's `exp`, in epoch milliseconds. */
+  expiresAt: number;
+}
+
 export function canActIn(principal: Principal, workspaceId: number): boolean {
   return principal.admin || principal.workspaces.includes(workspaceId);
 }

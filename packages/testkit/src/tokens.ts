@@ -49,6 +49,14 @@ export async function expiredToken(secret: string, claims: TokenClaims): Promise
     .sign(new TextEncoder().encode(secret));
 }
 
+/** A correctly signed token with valid claims but no `exp` at all: verifiers must refuse it (DESIGN §5). */
+export async function tokenWithoutExpiry(secret: string, claims: TokenClaims): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(nowSeconds())
+    .sign(new TextEncoder().encode(secret));
+}
+
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hs256Verifier, signToken, type Principal, type TokenVerifier } from '@remotegpu/auth';
+import { hs256Verifier, signToken, type TokenVerifier, type VerifiedPrincipal } from '@remotegpu/auth';
 import { isAppError } from '@remotegpu/core';
 import { PrincipalCache } from './principal-cache.js';
 
@@ -10,7 +10,7 @@ function countingVerifier(): TokenVerifier & { calls: number } {
   const real = hs256Verifier(SECRET);
   const counting = {
     calls: 0,
-    async verify(token: string): Promise<Principal> {
+    async verify(token: string): Promise<VerifiedPrincipal> {
       counting.calls += 1;
       return real.verify(token);
     },
@@ -23,11 +23,12 @@ describe('PrincipalCache', () => {
     let now = 1_000_000;
     const verifier = countingVerifier();
     const cache = new PrincipalCache({ verifier, ttlMs: 60_000, now: () => now });
-    const header = `Bearer ${await signToken(SECRET, { sub: 'alice', workspaces: [3] })}`;
+    const header = `Bearer ${await signToken(SECRET, { sub: 'alice', workspaces: [3], ttlSeconds: 3600 })}`;
+    const alice = { sub: 'alice', workspaces: [3], admin: false, expiresAt: expect.any(Number) };
 
     expect(cache.cached(header)).toBeUndefined();
-    expect(await cache.verify(header)).toEqual({ sub: 'alice', workspaces: [3], admin: false });
-    expect(cache.cached(header)).toEqual({ sub: 'alice', workspaces: [3], admin: false });
+    expect(await cache.verify(header)).toEqual(alice);
+    expect(cache.cached(header)).toEqual(alice);
     now += 59_000;
     expect(cache.cached(header)).toBeDefined();
     now += 2_000;
@@ -55,7 +56,7 @@ describe('PrincipalCache', () => {
     expect(isAppError(outcome) && outcome.code).toBe(40100);
     expect(cache.size).toBe(0);
 
-    const headers = await Promise.all(['a', 'b', 'c'].map(async (sub) => `Bearer ${await signToken(SECRET, { sub })}`));
+    const headers = await Promise.all(['a', 'b', 'c'].map(async (sub) => `Bearer ${await signToken(SECRET, { sub, ttlSeconds: 3600 })}`));
     await cache.verify(headers[0]);
     await cache.verify(headers[1]);
     clock.now += 1500;

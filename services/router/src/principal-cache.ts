@@ -58,7 +58,7 @@ export class PrincipalCache {
   async verify(authorization: string | undefined): Promise<Principal> {
     const token = bearerToken(authorization);
     const principal = await this.verifier.verify(token);
-    const expiresAt = Math.min(this.now() + this.ttlMs, expiryOf(token));
+    const expiresAt = Math.min(this.now() + this.ttlMs, principal.expiresAt);
     if (authorization !== undefined && expiresAt > this.now()) {
       if (this.entries.size >= this.maxEntries) {
         const oldest = this.entries.keys().next().value;
@@ -71,16 +71,5 @@ export class PrincipalCache {
 
   get size(): number {
     return this.entries.size;
-  }
-}
-
-/** `exp` of an already verified JWT in epoch ms; Infinity when the token has none. */
-function expiryOf(token: string): number {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-  } catch {
-    // The verifier accepted it, so this cannot happen; trusting it for no time at all is the safe answer.
-    return 0;
   }
 }

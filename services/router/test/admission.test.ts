@@ -29,7 +29,7 @@ describe('router admission: auth, visibility, status, limits', () => {
     const english = await postJson(h, url, {}, { token: null, headers: { 'accept-language': 'en-US,en;q=0.9' } });
     expect((((await english.json()) as any)).message).toMatch(/Authorization: Bearer/);
 
-    const forged = await signToken('another-secret-of-at-least-32-bytes!!', { sub: 'eve', workspaces: [1] });
+    const forged = await signToken('another-secret-of-at-least-32-bytes!!', { sub: 'eve', workspaces: [1], ttlSeconds: 3600 });
     expect((await postJson(h, url, {}, { token: forged })).status).toBe(401);
     const expired = await signToken(SECRET, { sub: 'alice', workspaces: [1], ttlSeconds: -60 });
     expect((await postJson(h, url, {}, { token: expired })).status).toBe(401);

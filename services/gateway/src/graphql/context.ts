@@ -1,10 +1,12 @@
 import type { Request } from 'express';
-import { GraphQLError } from './graphql-js.js';
+import { GraphQLError, type ASTNode } from './graphql-js.js';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, isAppError, type AppError, type Language } from '@remotegpu/core';
 import type { AppDeps, Principal } from '../application/index.js';
 import { bearerToken, type TokenVerifier } from '@remotegpu/auth';
 import { languageOf } from '../http/i18n.js';
+import type { DocumentBudget } from './document.budget.js';
+import { httpRequestRefusal } from './request.guard.js';
 
 /** What every resolver receives through `@Ctx()`. */
 export interface GraphqlContext {
@@ -14,27 +16,32 @@ export interface GraphqlContext {
 }
 
 /**
- * Authenticates once per HTTP request. A missing or bad token fails the whole request before any operation
- * runs: Apollo answers errors thrown here with the `extensions.http` status (401) and nothing else.
+ * Authenticates once per HTTP request, then checks the document against the linear budget and refuses
+ * subscriptions (request.guard.ts). Both fail the whole request before Apollo parses and validates: this is
+ * the one Apollo hook that runs that early and can answer with a status (401, 400) and nothing else.
  */
-export function contextFunction(deps: AppDeps, verifier: TokenVerifier) {
+export function contextFunction(deps: AppDeps, verifier: TokenVerifier, budget: DocumentBudget) {
   return async ({ req }: { req: Request }): Promise<GraphqlContext> => {
     const language = languageOf(req.headers['accept-language']);
+    let principal: Principal;
     try {
-      const principal = await verifier.verify(bearerToken(req.headers.authorization));
-      return { principal, deps, language };
+      principal = await verifier.verify(bearerToken(req.headers.authorization));
     } catch (err) {
       if (!isAppError(err)) throw err; // a defect, not a bad token: formatError turns it into 50000
       throw requestRefused(err, language);
     }
+    const refusal = httpRequestRefusal(req, budget);
+    if (refusal) throw requestRefused(refusal.error, language, refusal.node);
+    return { principal, deps, language };
   };
 }
 
-/** An error that ends the request before execution, with the AppError's HTTP status (401 here). */
-function requestRefused(appError: AppError, language: Language): GraphQLError {
+/** An error that ends the request before execution, with the AppError's HTTP status (401, 400). */
+function requestRefused(appError: AppError, language: Language, node?: ASTNode): GraphQLError {
   const headers = new HeaderMap();
   if (appError.code === ErrorCode.Unauthenticated) headers.set('www-authenticate', 'Bearer');
   return new GraphQLError(appError.localized[language], {
+    nodes: node,
     originalError: appError,
     extensions: { code: appError.code, http: { status: appError.httpStatus, headers } },
   });

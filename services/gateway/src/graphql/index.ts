@@ -11,7 +11,8 @@ import { languageOf } from '../http/i18n.js';
 import { graphqlJsonBody } from './body.js';
 import { contextFunction, type GraphqlContext } from './context.js';
 import { errorFormatter } from './errors.js';
-import { costLimitPlugin, depthLimitRule } from './limits.js';
+import { MAX_FRAGMENT_SPREADS, type DocumentBudget } from './document.budget.js';
+import { costLimitPlugin } from './limits.js';
 import { buildGatewaySchema } from './schema.js';
 import { createSubscriptionServer } from './subscription.server.js';
 import type { StatusFanout } from '../events/status-fanout.js';
@@ -34,7 +35,8 @@ export interface GraphqlEndpoint {
  * GraphQL over HTTP at `/graphql` (DESIGN §4). Apollo Server 5 with CSRF prevention (its default), depth and
  * cost limits, configurable introspection, and one error format: numeric `extensions.code` as in REST, messages
  * in the request's `Accept-Language`, never a stack trace. Execution errors keep HTTP 200, as GraphQL over HTTP
- * prescribes; requests refused before execution carry their status (400, 401, 413). Subscriptions run over
+ * prescribes; requests refused before execution carry their status (400, 401, 413); a subscription over HTTP is
+ * a 400 pointing to WebSocket. Subscriptions run over
  * graphql-ws on the same path and server, fed by `statusEvents`.
  */
 export async function createGraphql(ctx: GatewayContext, httpServer: Server, statusEvents: StatusFanout): Promise<GraphqlEndpoint> {
@@ -42,6 +44,8 @@ export async function createGraphql(ctx: GatewayContext, httpServer: Server, sta
   const schema = await buildGatewaySchema({ pubSub: statusEvents });
   // formatError has no access to the request; the request's language travels in async context instead.
   const requestLanguage = new AsyncLocalStorage<Language>();
+  // Checked before graphql-js validates a document, over HTTP (context.ts) and graphql-ws alike.
+  const budget: DocumentBudget = { maxDepth: ctx.graphql.maxDepth, maxCost: ctx.graphql.maxCost, maxFragmentSpreads: MAX_FRAGMENT_SPREADS };
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: ctx.graphql.introspection,
@@ -53,7 +57,6 @@ export async function createGraphql(ctx: GatewayContext, httpServer: Server, sta
     persistedQueries: false,
     // The composition root owns SIGTERM and stops every component in order; Apollo must not race it.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimitRule(ctx.graphql.maxDepth)],
     formatError: errorFormatter({ language: () => requestLanguage.getStore() ?? 'zh', logger }),
     logger,
     plugins: [
@@ -70,9 +73,9 @@ export async function createGraphql(ctx: GatewayContext, httpServer: Server, sta
     deps: ctx.deps,
     verifier: ctx.verifier,
     logger,
-    limits: ctx.graphql,
+    limits: { introspection: ctx.graphql.introspection, maxCost: ctx.graphql.maxCost, budget },
   });
-  const apolloHandler = expressMiddleware(apollo, { context: contextFunction(ctx.deps, ctx.verifier) });
+  const apolloHandler = expressMiddleware(apollo, { context: contextFunction(ctx.deps, ctx.verifier, budget) });
   const withLanguage: RequestHandler = (req, res, next) =>
     requestLanguage.run(languageOf(req.headers['accept-language']), () => apolloHandler(req, res, next));
   return {

@@ -1,15 +1,5 @@
 import { createRequire } from 'node:module';
-import {
-  GraphQLError,
-  Kind,
-  type ASTVisitor,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-  type ValidationContext,
-} from './graphql-js.js';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from './graphql-js.js';
 import type { ComplexityEstimatorArgs } from 'graphql-query-complexity/cjs';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { AppError, ErrorCode, LIMITS } from '@remotegpu/core';
@@ -23,20 +13,10 @@ const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequi
 ) as typeof import('graphql-query-complexity/cjs');
 
 /**
- * Hardening against abusive documents (DESIGN §4): a depth limit as a validation rule, and a cost limit once
- * the operation and its variables are known. Both refuse with 40000 before any resolver runs.
+ * The schema-aware cost limit (DESIGN §4), once the operation and its variables are known: page sizes count.
+ * It walks the operation with fragments expanded, so it runs only on documents that passed the linear
+ * budget check (document.budget.ts), which bounds that expansion. Refuses with 40000 before any resolver runs.
  */
-
-function tooDeep(depth: number, max: number): AppError {
-  return new AppError(
-    ErrorCode.BadRequest,
-    {
-      zh: `查询嵌套深度 ${depth} 超过上限 ${max}，请减少嵌套层级`,
-      en: `The query is nested ${depth} levels deep; the limit is ${max}. Request fewer nested fields.`,
-    },
-    { reason: 'depth_limit' },
-  );
-}
 
 function tooCostly(cost: number, max: number): AppError {
   return new AppError(
@@ -47,57 +27,6 @@ function tooCostly(cost: number, max: number): AppError {
     },
     { reason: 'cost_limit' },
   );
-}
-
-/**
- * Depth of the deepest field path, following fragments. Introspection fields (`__schema`, `__type`, ...) are not
- * counted, as graphql-depth-limit does: the standard introspection query is deeper than any real operation
- * needs, and introspection is switched off where that matters. Fragment cycles are cut here; the specified
- * `NoFragmentCycles` rule reports them.
- */
-function selectionDepth(
-  selectionSet: SelectionSetNode | undefined,
-  fragments: Record<string, FragmentDefinitionNode>,
-  visiting: Set<string>,
-): number {
-  if (!selectionSet) return 0;
-  let deepest = 0;
-  for (const selection of selectionSet.selections) {
-    let depth = 0;
-    if (selection.kind === Kind.FIELD) {
-      if (selection.name.value.startsWith('__')) continue;
-      depth = selection.selectionSet ? 1 + selectionDepth(selection.selectionSet, fragments, visiting) : 1;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      depth = selectionDepth(selection.selectionSet, fragments, visiting);
-    } else {
-      const name = selection.name.value;
-      const fragment = fragments[name];
-      if (!fragment || visiting.has(name)) continue;
-      visiting.add(name);
-      depth = selectionDepth(fragment.selectionSet, fragments, visiting);
-      visiting.delete(name);
-    }
-    deepest = Math.max(deepest, depth);
-  }
-  return deepest;
-}
-
-/** `{ a { b } }` is 2 deep. */
-export function depthLimitRule(maxDepth: number) {
-  return (context: ValidationContext): ASTVisitor => ({
-    OperationDefinition(operation: OperationDefinitionNode) {
-      const fragments: Record<string, FragmentDefinitionNode> = {};
-      for (const definition of context.getDocument().definitions) {
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-      }
-      const depth = selectionDepth(operation.selectionSet, fragments, new Set());
-      if (depth > maxDepth) {
-        const error = tooDeep(depth, maxDepth);
-        context.reportError(new GraphQLError(error.message, { nodes: [operation], originalError: error }));
-      }
-      return false; // nothing below needs visiting again
-    },
-  });
 }
 
 /** How many items a paginated field returns at most, for the cost estimate (the same clamp as the core). */

@@ -20,7 +20,8 @@ import type { AppDeps, Principal } from '../application/index.js';
 import { languageOf } from '../http/i18n.js';
 import type { GraphqlContext } from './context.js';
 import { errorFormatter } from './errors.js';
-import { costRefusal, depthLimitRule } from './limits.js';
+import { budgetRefusal, type DocumentBudget } from './document.budget.js';
+import { costRefusal } from './limits.js';
 
 // graphql-ws is loaded as CommonJS for the reason limits.ts loads graphql-query-complexity so: its CJS build
 // requires the CJS graphql-js that type-graphql and this code use, so the GraphQLErrors returned from
@@ -38,6 +39,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 /** How long sockets get to answer the close handshake on shutdown before they are cut. */
 const STOP_GRACE_MS = 1_000;
+/** The longest delay setTimeout takes (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What this server keeps per connection, in graphql-ws's `ctx.extra` beside the socket and upgrade request. */
 interface ConnectionState extends Record<PropertyKey, unknown> {
@@ -52,7 +55,8 @@ export interface SubscriptionServerOptions {
   deps: AppDeps;
   verifier: TokenVerifier;
   logger: Logger;
-  limits: { introspection: boolean; maxDepth: number; maxCost: number };
+  /** `budget` is checked before validation, as over HTTP; `maxCost` once the variables are known. */
+  limits: { introspection: boolean; maxCost: number; budget: DocumentBudget };
 }
 
 export interface SubscriptionServer {
@@ -93,6 +97,24 @@ const TOO_MANY_SUBSCRIPTIONS = new AppError(ErrorCode.BadRequest, {
   en: `A connection may hold at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions; complete ones you no longer need`,
 });
 
+const TOKEN_EXPIRED = errors.unauthenticated({
+  zh: '访问令牌已过期，连接已关闭：请使用新的令牌重新连接',
+  en: 'The access token expired, so the connection was closed: connect again with a new token',
+});
+
+/** Runs `action` at `epochMs` (now if that has passed); the returned function cancels it. */
+function runAt(epochMs: number, action: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const wait = epochMs - Date.now();
+    if (wait <= 0) return action();
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+    timer.unref(); // an open socket keeps the process alive, not its expiry
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 const MISSING_TOKEN = errors.unauthenticated({
   zh: '缺少访问令牌：请在 connection_init 的 payload 中发送 {"authorization": "Bearer <token>"}',
   en: 'Missing access token: send {"authorization": "Bearer <token>"} as the connection_init payload',
@@ -107,18 +129,15 @@ function earlyErrors(result: OperationResult): readonly GraphQLError[] | undefin
 /**
  * GraphQL subscriptions over graphql-ws (graphql-transport-ws protocol) on the HTTP server's `/graphql` path.
  * The token travels in the `connection_init` payload (`{"authorization": "Bearer <jwt>"}`): missing or bad →
- * close 4401; a subscription naming a workspace the token may not act in → close 4403. Documents pass the same
- * depth and cost limits as over HTTP, and errors have the same format (numeric `extensions.code`, messages in
- * the upgrade request's Accept-Language).
+ * close 4401; a subscription naming a workspace the token may not act in → close 4403; when the token expires
+ * the socket is closed with 4403 (DESIGN §5), so no event reaches a client past its token's `exp`. Documents
+ * pass the same budget, depth and cost limits as over HTTP, the linear budget before validation, and errors
+ * have the same format (numeric `extensions.code`, messages in the upgrade request's Accept-Language).
  */
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { schema, deps, verifier, limits } = options;
   const logger = options.logger.child({ transport: 'graphql-ws' });
-  const rules = [
-    ...specifiedRules,
-    depthLimitRule(limits.maxDepth),
-    ...(limits.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
-  ];
+  const rules = [...specifiedRules, ...(limits.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const formatted = (ctx: WsContext, list: readonly GraphQLError[]) => {
     const format = errorFormatter({ language: () => ctx.extra.language ?? 'zh', logger });
     return list.map((error) => format(error.toJSON(), error));
@@ -142,7 +161,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         const header = params.authorization ?? params.Authorization;
         try {
           if (typeof header !== 'string') throw MISSING_TOKEN;
-          ctx.extra.principal = await verifier.verify(bearerToken(header));
+          const principal = await verifier.verify(bearerToken(header));
+          // The verifier allows a few seconds of clock skew; a token already past its exp is not worth a socket.
+          if (principal.expiresAt <= Date.now()) {
+            close(ctx, CLOSE_FORBIDDEN, TOKEN_EXPIRED);
+            return false;
+          }
+          ctx.extra.principal = principal;
+          const cancel = runAt(principal.expiresAt, () => close(ctx, CLOSE_FORBIDDEN, TOKEN_EXPIRED));
+          ctx.extra.socket.once('close', cancel);
           return true;
         } catch (err) {
           if (!isAppError(err)) throw err; // a defect: graphql-ws closes with 4500, no details
@@ -163,6 +190,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           if (err instanceof GraphQLError) return [clientError(err, !limits.introspection)];
           throw err;
         }
+        // Before validation: graphql-js's rules walk fragments expanded, which the budget keeps small.
+        const overBudget = budgetRefusal(document, limits.budget);
+        if (overBudget) return [asGraphqlError(overBudget.error, overBudget.node && [overBudget.node])];
         const invalid = validate(schema, document, rules);
         if (invalid.length) return invalid.map((e) => clientError(e, !limits.introspection));
         const operation = getOperationAST(document, payload.operationName);

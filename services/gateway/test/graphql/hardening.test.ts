@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { startTestPlatform, type TestPlatform } from '../../../../test/support/platform.js';
 import { graphqlClient, onlyError } from './client.js';
+import { doublingFragments } from './documents.js';
+import { subscribeStatus, waitUntil, wsClient } from './ws-client.js';
 
 const WS = 456;
 const BODY_LIMIT = 64 * 1024;
@@ -120,6 +123,80 @@ describe('GraphQL hardening', () => {
     });
   });
 
+  describe('fragment bombs (documents that expand exponentially)', () => {
+    /** Polls /healthz until `during` settles; the latency of every probe, in ms. */
+    async function healthzWhile(during: Promise<unknown>): Promise<number[]> {
+      let settled = false;
+      const done = during.finally(() => (settled = true));
+      const latencies: number[] = [];
+      do {
+        const started = performance.now();
+        const res = await fetch(`${p.url}/healthz`);
+        await res.arrayBuffer();
+        expect(res.status).toBe(200);
+        latencies.push(performance.now() - started);
+      } while (!settled);
+      await done;
+      return latencies;
+    }
+    const ms = (values: number[]) => `max ${Math.max(...values).toFixed(1)} ms over ${values.length}`;
+
+    it('refuses the 30-level doubling query with 400 while /healthz keeps answering', async () => {
+      const attack = doublingFragments(30); // 2^31 copies of a field once expanded
+      const timings: number[] = [];
+      const sending = Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const started = performance.now();
+          const res = await gql(attack, { token, language: 'en' });
+          timings.push(performance.now() - started);
+          return res;
+        }),
+      );
+      const probes = await healthzWhile(sending);
+      for (const res of await sending) {
+        expect(res.status).toBe(400);
+        expect(onlyError(res)).toMatchObject({ message: expect.stringMatching(/more than 1000 fields/), extensions: { code: 40000, status: 400, reason: 'cost_limit' } });
+      }
+      console.log(`30-level fragment bomb over HTTP: refusals ${ms(timings)} requests; /healthz meanwhile ${ms(probes)} probes`);
+      expect(Math.max(...probes)).toBeLessThan(1_000);
+    });
+
+    it('refuses the 25-level query fast (it took 3.4 s to count before)', async () => {
+      const started = performance.now();
+      const res = await gql(doublingFragments(25), { token });
+      const elapsed = performance.now() - started;
+      console.log(`25-level fragment bomb over HTTP: refused in ${elapsed.toFixed(1)} ms`);
+      expect(res.status).toBe(400);
+      expect(onlyError(res).extensions).toMatchObject({ code: 40000, reason: 'cost_limit' });
+      expect(elapsed).toBeLessThan(1_000);
+    });
+
+    it('refuses the 30-level doubling subscription over graphql-ws with an error, while /healthz keeps answering', async () => {
+      const c = wsClient(p.url, { token, language: 'en' });
+      try {
+        const started = performance.now();
+        const sub = subscribeStatus(c.client, {}, doublingFragments(30, 'Subscription'));
+        const probes = await healthzWhile(waitUntil(() => sub.ended !== undefined, 'the subscription was refused', 20_000));
+        const elapsed = performance.now() - started;
+        expect(sub.errors).toEqual([
+          { message: expect.stringMatching(/more than 1000 fields/), locations: expect.any(Array), extensions: { code: 40000, status: 400, reason: 'cost_limit' } },
+        ]);
+        expect(sub.events).toEqual([]);
+        console.log(`30-level fragment bomb over graphql-ws: refused in ${elapsed.toFixed(1)} ms; /healthz meanwhile ${ms(probes)} probes`);
+        expect(Math.max(...probes)).toBeLessThan(1_000);
+      } finally {
+        await c.dispose();
+      }
+    });
+
+    it('caps the fragment spreads of a document', async () => {
+      const spreads = Array.from({ length: 501 }, () => '...F').join(' ');
+      const res = await gql(`{ ${spreads} } fragment F on Query { __typename }`, { token, language: 'en' });
+      expect(res.status).toBe(400);
+      expect(onlyError(res)).toMatchObject({ message: 'The document contains 501 fragment spreads (...); the limit is 500.', extensions: { code: 40000, reason: 'fragment_limit' } });
+    });
+  });
+
   describe('error format', () => {
     it('answers a syntax error with 400, code 40000 and no stack trace', async () => {
       const res = await gql('{ inferenceServices { ', { token });
@@ -162,6 +239,44 @@ describe('GraphQL hardening', () => {
       expect(JSON.parse(text).errors[0].extensions).toEqual({ code: 40000, status: 400 });
       expectNoInternals(text);
     });
+  });
+});
+
+describe('a subscription sent over HTTP', () => {
+  let p: TestPlatform;
+  const logged: string[] = [];
+  beforeAll(async () => {
+    p = await startTestPlatform({ logger: pino({ level: 'debug' }, { write: (line: string) => logged.push(line) }) });
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('answers 400 saying subscriptions use WebSocket on /graphql, over POST and GET, and logs no error', async () => {
+    const token = await p.token({ workspaces: [WS] });
+    const document = 'subscription { inferenceServiceStatusChanged { status } }';
+    const post = await graphqlClient(p.url)(document, { token, language: 'en' });
+    const get = await fetch(`${p.url}/graphql?query=${encodeURIComponent(document)}`, {
+      headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true', 'accept-language': 'en' },
+    });
+    const getText = await get.text();
+    for (const [status, text] of [[post.status, post.text], [get.status, getText]] as const) {
+      expect(status).toBe(400);
+      expect(JSON.parse(text)).toEqual({
+        errors: [
+          {
+            message: expect.stringMatching(/^Subscriptions use WebSocket: connect to \/graphql with the graphql-ws protocol/),
+            locations: [{ line: 1, column: 1 }],
+            extensions: { code: 40000, status: 400, reason: 'subscription_over_http' },
+          },
+        ],
+      });
+      expectNoInternals(text);
+    }
+    const zh = await graphqlClient(p.url)(document, { token });
+    expect(onlyError(zh).message).toMatch(/WebSocket/);
+    const problems = logged.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((entry) => entry.level >= 50 || /stack/i.test(JSON.stringify(entry)));
+    expect(problems).toEqual([]);
   });
 });
 
