@@ -6,3 +6,5 @@ export { signToken, unsignedToken, expiredToken, tokenWithoutExpiry } from './to
 export type { TokenClaims, SignTokenOptions } from './tokens.js';
 export { tempDir } from './temp.js';
 export type { TempDir } from './temp.js';
+export { trickleBody, trickleHeaders } from './slow-client.js';
+export type { SlowClientOptions, SlowClientOutcome } from './slow-client.js';
