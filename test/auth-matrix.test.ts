@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expiredToken, signToken, unsignedToken } from '@remotegpu/testkit';
+import { expiredToken, signToken, tokenWithoutExpiry, unsignedToken } from '@remotegpu/testkit';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
 import { PlatformClient } from './support/client.js';
 
@@ -15,6 +15,7 @@ let p: TestPlatform;
 let owner: string;
 let foreign: string;
 let serviceId: string;
+let endpointUrl: string;
 let modelId: number;
 
 beforeAll(async () => {
@@ -29,7 +30,7 @@ beforeAll(async () => {
   });
   serviceId = ((await res.json()) as { data: { service_id: string } }).data.service_id;
   // Up before anyone else touches it, so "changes nothing" below means one exact state: running, 1 of 1 ready.
-  await new PlatformClient(p.url, owner).waitRunning(serviceId, 1);
+  ({ endpoint_url: endpointUrl } = await new PlatformClient(p.url, owner).waitRunning(serviceId, 1));
 });
 afterAll(() => p?.stop());
 
@@ -74,6 +75,8 @@ const BAD_CREDENTIALS: [string, () => Promise<string | undefined>][] = [
   ['a wrong signature', async () => `Bearer ${await signToken('another-secret-of-at-least-32-bytes!!', { sub: 'x', workspaces: [OWNER_WS] })}`],
   ['alg: none', async () => `Bearer ${unsignedToken({ sub: 'x', workspaces: [OWNER_WS], admin: true })}`],
   ['an expired token', async () => `Bearer ${await expiredToken(p.secret, { sub: 'x', workspaces: [OWNER_WS] })}`],
+  // Correctly signed, valid claims, admin even: only the missing exp is wrong, and that alone must be enough.
+  ['a token without exp', async () => `Bearer ${await tokenWithoutExpiry(p.secret, { sub: 'x', workspaces: [OWNER_WS], admin: true })}`],
   ['claims of the wrong type', async () => `Bearer ${await signToken(p.secret, { sub: 'x', workspaces: ['11' as unknown as number] })}`],
 ];
 
@@ -93,6 +96,20 @@ describe('REST: bad credentials → 401 on every route', () => {
   it('leaves /healthz, /readyz and /metrics open', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(p.url + path)).status, path).toBe(200);
   });
+});
+
+describe('data plane (endpoint_url): bad credentials → 401', () => {
+  for (const [what, credential] of BAD_CREDENTIALS) {
+    it(`${what}`, async () => {
+      const auth = await credential();
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(auth !== undefined && { authorization: auth }) };
+      for (const [path, body] of [['/predict', { inputs: { image: 'aGVsbG8=' } }], [`/v2/models/${serviceId}/infer`, { inputs: [] }]] as const) {
+        const res = await fetch(endpointUrl + path, { method: 'POST', headers, body: JSON.stringify(body) });
+        expect(res.status, path).toBe(401);
+        expect(((await res.json()) as { code: number }).code).toBe(40100);
+      }
+    });
+  }
 });
 
 describe('REST: another workspace', () => {

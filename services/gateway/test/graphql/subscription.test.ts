@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newServiceId, type ServiceStatus, type ServiceStatusEvent } from '@remotegpu/core';
-import { expiredToken, signToken, unsignedToken } from '@remotegpu/testkit';
+import { expiredToken, signToken, tokenWithoutExpiry, unsignedToken } from '@remotegpu/testkit';
 import { startTestPlatform, type TestPlatform } from '../../../../test/support/platform.js';
 import { STATUS_FIELDS, subscribeStatus, waitUntil, wsClient, type StatusSubscription, type WsClient } from './ws-client.js';
 
@@ -220,6 +220,7 @@ describe('GraphQL subscription inferenceServiceStatusChanged (graphql-ws)', () =
         { token: await signToken('another-secret-0123456789-abcdefghijklmnop', claims) },
         { token: unsignedToken(claims) },
         { token: await expiredToken(p.secret, claims) },
+        { token: await tokenWithoutExpiry(p.secret, claims) },
         { connectionParams: { authorization: await p.token(claims) } }, // no "Bearer "
         { connectionParams: { authorization: 42 } },
       ];
@@ -247,6 +248,44 @@ describe('GraphQL subscription inferenceServiceStatusChanged (graphql-ws)', () =
       const sub = subscribeStatus(alice.client, { workspaceId: BOB_WS });
       expect(await alice.closed).toEqual({ code: 4403, reason: `This token may not act in workspace ${BOB_WS}` });
       expect(sub.events).toEqual([]);
+    });
+
+    it('closes the socket with 4403 when its token expires, and delivers nothing after', async () => {
+      const token = await signToken(p.secret, { sub: 'alice', workspaces: [ALICE_WS] }, { expiresInSeconds: 3 });
+      const expiresAt = (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp * 1000;
+      const alice = connect({ token, language: 'en' });
+      const service = newServiceId();
+      const sub = subscribeStatus(alice.client, { id: service });
+      await ready(sub, service, ALICE_WS);
+      const beforeExpiry = await publish(service, ALICE_WS, 'running');
+      await waitUntil(has(sub, beforeExpiry), 'an event published before the expiry arrived');
+
+      const closed = await Promise.race([alice.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), expiresAt - Date.now() + 5_000))]);
+      const closedAt = Date.now();
+      expect(closed).toEqual({ code: 4403, reason: 'The access token expired, so the connection was closed: connect again with a new token' });
+      expect(closedAt).toBeGreaterThanOrEqual(expiresAt - 50); // not before exp (timers may fire a few ms early)
+      const receivedBeforeClose = sub.events.length;
+
+      // A subscriber with a fresh token sees the next event; the expired one, by then, would have too.
+      const bob = connect({ token: await p.token({ sub: 'bob', workspaces: [ALICE_WS] }) });
+      const watcher = subscribeStatus(bob.client, { id: service });
+      await ready(watcher, service, ALICE_WS);
+      const afterExpiry = await publish(service, ALICE_WS, 'stopping');
+      await waitUntil(has(watcher, afterExpiry), 'the fresh subscriber got the later event');
+      expect(sub.events.length).toBe(receivedBeforeClose);
+      expect(sub.events.map((e) => e.message)).not.toContain(afterExpiry);
+    });
+
+    it('keeps a socket open whose token expires later than a timer can wait (the 30-day admin token)', async () => {
+      // setTimeout fires at once past 2^31 − 1 ms (24.8 days); the expiry timer must not.
+      const admin = connect({ token: await signToken(p.secret, { sub: 'root', admin: true }, { expiresInSeconds: 30 * 86400 }) });
+      const service = newServiceId();
+      const sub = subscribeStatus(admin.client, { id: service });
+      await ready(sub, service, ALICE_WS);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const event = await publish(service, ALICE_WS, 'running');
+      await waitUntil(has(sub, event), 'the event arrived');
+      expect(sub.ended).toBeUndefined();
     });
 
     it('accepts a token that holds no workspace, and shows it nothing', async () => {
