@@ -35,7 +35,7 @@ interface Extent {
 }
 
 /** `depth` undefined: too deep to measure at all (see budgetRefusal). */
-export function tooDeep(depth: number | undefined, max: number): AppError {
+function tooDeep(depth: number | undefined, max: number): AppError {
   const zh = depth === undefined ? '查询嵌套过深，' : `查询嵌套深度 ${depth} `;
   const en = depth === undefined ? 'The query is nested far too deep' : `The query is nested ${depth} levels deep`;
   return new AppError(
