@@ -4,6 +4,7 @@ export * from './ids.js';
 export * from './service.js';
 export * from './lifecycle.js';
 export * from './model.js';
+export * from './image-classifier.signature.js';
 export * from './validation.js';
 export * from './events.js';
 export * from './event-order.js';

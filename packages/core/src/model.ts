@@ -21,9 +21,15 @@ export interface TensorSpec {
   shape: number[];
 }
 
+/**
+ * How images become the model's input (DESIGN §3): scaled to [0,1], then `(x - mean[c]) / std[c]` per RGB channel,
+ * resized to `size` = [height, width]. `size` is required when the model's height or width is dynamic and must
+ * equal them when fixed (see `imageClassifierSignature`); absent, the model's own fixed size is used.
+ */
 export interface Preprocessing {
   mean: [number, number, number];
   std: [number, number, number];
+  size?: [number, number];
 }
 
 export interface ModelVersion {

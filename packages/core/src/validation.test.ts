@@ -130,9 +130,22 @@ describe('model version metadata from a form', () => {
   });
   it('names broken JSON fields', () => {
     expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: '[oops' }, { fromForm: true }))).toEqual(['labels']);
-    expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: ['a'], preprocessing: { mean: [1, 2, 3], std: [0, 1, 1] } }))).toEqual([
+    expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: ['a'], preprocessing: { mean: [1, 2], std: [1, 1, 1] } }))).toEqual([
       'preprocessing',
     ]);
+    expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: ['a'], preprocessing: { size: [224, '224'] } }))).toEqual(['preprocessing']);
+  });
+  it('fills mean and std when preprocessing gives only a size; values are judged against the model later (422)', () => {
+    expect(parseCreateModelVersion({ version: 'v1', labels: ['a'], preprocessing: { size: [320, 240] } }).preprocessing).toEqual({
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      size: [320, 240],
+    });
+    // 1e999 is Infinity after JSON.parse: well-formed, and refused by imageClassifierSignature instead.
+    expect(parseCreateModelVersion({ version: 'v1', labels: ['a'], preprocessing: '{"mean":[1e999,0,0],"std":[1e-308,1,1]}' }, { fromForm: true }).preprocessing).toEqual({
+      mean: [Infinity, 0, 0],
+      std: [1e-308, 1, 1],
+    });
   });
 });
 

@@ -120,15 +120,32 @@ const labels: Rule<string[]> = (v) =>
         `must be a non-empty array of non-empty strings, one per output class (at most ${LIMITS.labelsMax})`,
       );
 
-const triple = (v: unknown, positive: boolean): v is [number, number, number] =>
-  Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+const numbers = (v: unknown, length: number): v is number[] =>
+  Array.isArray(v) && v.length === length && v.every((x) => typeof x === 'number');
 
-const preprocessing: Rule<Preprocessing | null> = (v) => {
+/**
+ * The shape of `preprocessing`: `{mean?: [r,g,b], std?: [r,g,b], size?: [height, width]}` (400 when not). Whether
+ * the values are usable — finite, within bounds, a size the model takes — is `imageClassifierSignature`'s call
+ * (422), since part of it depends on the model. Absent mean/std mean no normalization ([0,0,0] / [1,1,1]).
+ */
+export function parsePreprocessing(v: unknown): { ok: true; value: Preprocessing | null } | { ok: false; message: Localized } {
   if (v === null) return ok(null);
-  if (typeof v === 'object' && !Array.isArray(v) && triple((v as Preprocessing).mean, false) && triple((v as Preprocessing).std, true))
-    return ok({ mean: (v as Preprocessing).mean, std: (v as Preprocessing).std });
-  return fail('必须是 {"mean":[r,g,b],"std":[r,g,b]}，std 均为正数', 'must be {"mean":[r,g,b],"std":[r,g,b]} with positive std values');
-};
+  const bad = fail(
+    '必须是 {"mean":[r,g,b],"std":[r,g,b],"size":[高度,宽度]}（各项可选）',
+    'must be {"mean":[r,g,b],"std":[r,g,b],"size":[height,width]} (each optional)',
+  );
+  if (typeof v !== 'object' || Array.isArray(v)) return bad;
+  const { mean, std, size } = v as Record<string, unknown>;
+  if ((mean !== undefined && !numbers(mean, 3)) || (std !== undefined && !numbers(std, 3)) || (size !== undefined && !numbers(size, 2))) return bad;
+  const value: Preprocessing = {
+    mean: (mean as Preprocessing['mean'] | undefined) ?? [0, 0, 0],
+    std: (std as Preprocessing['std'] | undefined) ?? [1, 1, 1],
+  };
+  if (size !== undefined) value.size = size as [number, number];
+  return ok(value);
+}
+
+const preprocessing: Rule<Preprocessing | null> = parsePreprocessing;
 
 const uri: Rule<string> = (v) =>
   typeof v === 'string' && v.length >= 1 && v.length <= 2048

@@ -1,4 +1,4 @@
-export { COLOR_LABELS, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, brokenOnnx } from './onnx-models.js';
+export { COLOR_LABELS, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, brokenOnnx, scoreMapOnnx, nanScoresOnnx } from './onnx-models.js';
 export type { ColorClassifierOptions } from './onnx-models.js';
 export { solidImage } from './images.js';
 export type { ImageColor, ImageFormat, Rgb, SolidImageOptions } from './images.js';

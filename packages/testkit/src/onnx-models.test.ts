@@ -1,6 +1,6 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { COLOR_LABELS, brokenOnnx, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx } from './onnx-models.js';
+import { COLOR_LABELS, brokenOnnx, colorClassifierOnnx, dynamicInputOnnx, nanScoresOnnx, nonImageOnnx, scoreMapOnnx } from './onnx-models.js';
 
 type Rgb = [number, number, number];
 
@@ -81,6 +81,36 @@ describe('dynamicInputOnnx', () => {
     }
     expect(argmax(await scoresFor(model, imageTensor([0.1, 0.9, 0.1], 5, 11)))).toBe(1);
     expect(argmax(await scoresFor(model, imageTensor([0.9, 0.1, 0.1], 64, 48)))).toBe(0);
+  });
+});
+
+describe('colorClassifierOnnx variants', () => {
+  it('declares a fixed batch of 4, or a symbolic class dimension that a run shows to be 3', async () => {
+    const four = await InferenceSession.create(colorClassifierOnnx({ batch: 4, height: 8, width: 8 }));
+    const open = await InferenceSession.create(colorClassifierOnnx({ dynamicClasses: true, height: 8, width: 8 }));
+    try {
+      expect(four.inputMetadata[0]).toMatchObject({ shape: [4, 3, 8, 8] });
+      expect(open.outputMetadata[0]).toMatchObject({ shape: [1, 'classes'] });
+      const out = await open.run({ image: imageTensor([1, 0, 0], 8, 8) });
+      expect(out.scores.dims).toEqual([1, 3]);
+    } finally {
+      await four.release();
+      await open.release();
+    }
+  });
+});
+
+describe('scoreMapOnnx and nanScoresOnnx', () => {
+  it('outputs a [N,1,H,W] map, and NaN scores', async () => {
+    const map = await InferenceSession.create(scoreMapOnnx());
+    try {
+      expect(map.outputMetadata[0]).toMatchObject({ name: 'score_map', shape: ['N', 1, 'H', 'W'] });
+      expect((await map.run({ image: imageTensor([1, 0, 0], 6, 7) })).score_map.dims).toEqual([1, 1, 6, 7]);
+    } finally {
+      await map.release();
+    }
+    const scores = await scoresFor(nanScoresOnnx(), imageTensor([0.5, 0.5, 0.5], 8, 8));
+    expect(Array.from(scores).every(Number.isNaN)).toBe(true);
   });
 });
 

@@ -50,21 +50,39 @@ function colorWeights(): number[] {
   return w;
 }
 
-function colorClassifierGraph(height: Dim, width: Dim, logits: boolean): proto.IGraphProto {
+interface GraphShape {
+  batch: Dim;
+  height: Dim;
+  width: Dim;
+  logits: boolean;
+  /** The declared shape of `scores` (what onnxruntime reports); the graph always computes [batch, 3]. */
+  scores: Dim[];
+}
+
+function colorClassifierGraph({ batch, height, width, logits, scores }: GraphShape): proto.IGraphProto {
+  // Compress keeps a data-dependent number of elements, which hides the class count from shape inference (a
+  // Reshape to a computed shape does not: onnxruntime propagates it), so the declared symbolic dimension stays.
+  const hideClasses = scores.some((d) => typeof d === 'string');
+  const last = hideClasses ? 'computed' : 'scores';
   const nodes: proto.INodeProto[] = [
     { opType: 'GlobalAveragePool', input: ['image'], output: ['pooled'], name: 'pool' },
     { opType: 'Flatten', input: ['pooled'], output: ['features'], name: 'flatten', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
-    { opType: 'Gemm', input: ['features', 'W', 'B'], output: [logits ? 'scores' : 'logits'], name: 'classify' },
+    { opType: 'Gemm', input: ['features', 'W', 'B'], output: [logits ? last : 'logits'], name: 'classify' },
   ];
   if (!logits) {
-    nodes.push({ opType: 'Softmax', input: ['logits'], output: ['scores'], name: 'softmax', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }] });
+    nodes.push({ opType: 'Softmax', input: ['logits'], output: [last], name: 'softmax', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }] });
   }
+  if (hideClasses) {
+    nodes.push({ opType: 'Compress', input: ['computed', 'keep'], output: ['scores'], name: 'keep_all', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+  }
+  const initializer = [floatInitializer('W', [3, 3], colorWeights()), floatInitializer('B', [3], [0, 0, 0])];
+  if (hideClasses) initializer.push({ name: 'keep', dims: [3], dataType: DataType.BOOL, int32Data: [1, 1, 1] });
   return {
     name: 'color_classifier',
     node: nodes,
-    initializer: [floatInitializer('W', [3, 3], colorWeights()), floatInitializer('B', [3], [0, 0, 0])],
-    input: [valueInfo('image', DataType.FLOAT, [1, 3, height, width])],
-    output: [valueInfo('scores', DataType.FLOAT, [1, 3])],
+    initializer,
+    input: [valueInfo('image', DataType.FLOAT, [batch, 3, height, width])],
+    output: [valueInfo('scores', DataType.FLOAT, scores)],
   };
 }
 
@@ -73,6 +91,10 @@ export interface ColorClassifierOptions {
   width?: number;
   /** true (default): `scores` are raw logits; false: a Softmax makes them probabilities. */
   logits?: boolean;
+  /** The input's batch dimension: 1 (default), another fixed count, or a symbolic name such as `"N"`. */
+  batch?: Dim;
+  /** Declares the class dimension of `scores` symbolic (`[batch, "classes"]`): only a run shows there are 3. */
+  dynamicClasses?: boolean;
 }
 
 /**
@@ -80,12 +102,63 @@ export interface ColorClassifierOptions {
  * {@link COLOR_LABELS}: it averages each channel and lets the strongest one win.
  */
 export function colorClassifierOnnx(opts: ColorClassifierOptions = {}): Buffer {
-  return encodeModel(colorClassifierGraph(opts.height ?? 32, opts.width ?? 32, opts.logits ?? true));
+  const batch = opts.batch ?? 1;
+  return encodeModel(
+    colorClassifierGraph({
+      batch,
+      height: opts.height ?? 32,
+      width: opts.width ?? 32,
+      logits: opts.logits ?? true,
+      scores: [batch, opts.dynamicClasses ? 'classes' : 3],
+    }),
+  );
 }
 
 /** The same colour classifier with symbolic height and width: input shape [1,3,-1,-1] as onnxruntime sees it. */
 export function dynamicInputOnnx(opts: { logits?: boolean } = {}): Buffer {
-  return encodeModel(colorClassifierGraph('height', 'width', opts.logits ?? true));
+  return encodeModel(colorClassifierGraph({ batch: 1, height: 'height', width: 'width', logits: opts.logits ?? true, scores: [1, 3] }));
+}
+
+/**
+ * A text-detector-like model: `image` [N,3,H,W] (all dynamic) → `score_map` [N,1,H,W], the mean of the channels
+ * per pixel. It loads and runs, but it outputs a map of scores per image, not one score per class.
+ */
+export function scoreMapOnnx(): Buffer {
+  return encodeModel({
+    name: 'score_map',
+    node: [
+      {
+        opType: 'ReduceMean',
+        input: ['image'],
+        output: ['score_map'],
+        name: 'mean',
+        attribute: [
+          { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+          { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+        ],
+      },
+    ],
+    input: [valueInfo('image', DataType.FLOAT, ['N', 3, 'H', 'W'])],
+    output: [valueInfo('score_map', DataType.FLOAT, ['N', 1, 'H', 'W'])],
+  });
+}
+
+/**
+ * A classifier of the right shape (`image` [1,3,8,8] → `scores` [1,3]) whose scores are NaN: 0/0, computed from
+ * the image so no optimizer folds it away. For the "never a confidence that is not a number" checks.
+ */
+export function nanScoresOnnx(): Buffer {
+  return encodeModel({
+    name: 'nan_scores',
+    node: [
+      { opType: 'GlobalAveragePool', input: ['image'], output: ['pooled'], name: 'pool' },
+      { opType: 'Flatten', input: ['pooled'], output: ['features'], name: 'flatten', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      { opType: 'Sub', input: ['features', 'features'], output: ['zeros'], name: 'zero' },
+      { opType: 'Div', input: ['zeros', 'zeros'], output: ['scores'], name: 'nan' },
+    ],
+    input: [valueInfo('image', DataType.FLOAT, [1, 3, 8, 8])],
+    output: [valueInfo('scores', DataType.FLOAT, [1, 3])],
+  });
 }
 
 /**

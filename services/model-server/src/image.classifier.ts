@@ -1,69 +1,117 @@
 import ort from 'onnxruntime-node';
-import { AppError, ErrorCode, errors, type Preprocessing } from '@remotegpu/core';
-import { ImagePreprocessor, imageGeometryOf } from './image.preprocess.js';
+import { AppError, ErrorCode, errors, imageClassifierSignature, type FieldError, type ImageClassifierPlan, type Preprocessing } from '@remotegpu/core';
+import { ImagePreprocessor } from './image.preprocess.js';
 import type { LoadedModel } from './model.session.js';
 import { toProbabilities, topK, type Prediction } from './scores.postprocess.js';
 
 export const DEFAULT_TOP_K = 5;
 
+/** The artifact's field in core's answer; the model server names its environment variables instead. */
+const ARTIFACT_FIELD = 'model';
+
+/** `labels` → RGPU_LABELS, `preprocessing.std[0]` → RGPU_PREPROCESSING (std[0]). */
+function variableOf(field: string): string {
+  if (field === 'labels') return 'RGPU_LABELS';
+  if (field.startsWith('preprocessing')) return field === 'preprocessing' ? 'RGPU_PREPROCESSING' : `RGPU_PREPROCESSING (${field.slice('preprocessing.'.length)})`;
+  return 'RGPU_MODEL_PATH';
+}
+
+export interface ClassifierSetup {
+  classifier: ImageClassifier;
+  /** Labels or preprocessing that can never serve this model: the replica exits 78 naming them. */
+  configProblems: string[];
+}
+
 /**
- * The seed's image classification on top of the loaded model: image bytes → preprocessed tensor → the first
- * output's scores → probabilities → the top k labels.
+ * Applies core's imageClassifierSignature — the rule the gateway applied at upload — to the loaded model. A model
+ * that is no image classifier still serves OIP infer (predict answers 400 saying why); labels or preprocessing
+ * that do not fit it are configuration errors.
+ */
+export function setUpClassifier(model: LoadedModel, labels: readonly string[], preprocessing: Preprocessing | null): ClassifierSetup {
+  const check = imageClassifierSignature(model, labels, preprocessing, { artifactField: ARTIFACT_FIELD });
+  if (check.ok) return { classifier: new ImageClassifier(model, labels, check.plan, null), configProblems: [] };
+  const artifact = check.problems.filter((p) => p.field === ARTIFACT_FIELD);
+  const config = check.problems.filter((p) => p.field !== ARTIFACT_FIELD);
+  if (artifact.length) return { classifier: new ImageClassifier(model, labels, null, artifact), configProblems: [] };
+  return { classifier: new ImageClassifier(model, labels, null, config), configProblems: config.map((p) => `${variableOf(p.field)}: ${p.message.en}`) };
+}
+
+/**
+ * The seed's image classification on top of the loaded model, following the plan: image bytes → [1,3,H,W] tensor
+ * → the planned output's scores → probabilities → the top k labels.
  */
 export class ImageClassifier {
   private readonly preprocessor: ImagePreprocessor | null;
-  /** Why this model cannot classify images (it still serves OIP infer). */
-  readonly unsupportedReason: string | null;
-  private readonly outputName: string;
   private readonly dims: readonly number[];
 
   constructor(
-    private readonly opts: { model: LoadedModel; labels: readonly string[]; preprocessing: Preprocessing | null },
+    private readonly model: LoadedModel,
+    private readonly labels: readonly string[],
+    private readonly plan: ImageClassifierPlan | null,
+    /** Why predict cannot serve this model (it still serves OIP infer); null when it can. */
+    private readonly problems: FieldError[] | null,
   ) {
-    const geometry = imageGeometryOf(opts.model.inputs);
-    if ('reason' in geometry) {
-      this.preprocessor = null;
-      this.unsupportedReason = geometry.reason;
-      this.dims = [];
-    } else {
-      this.preprocessor = new ImagePreprocessor({ geometry, preprocessing: opts.preprocessing });
-      this.unsupportedReason = null;
-      this.dims = [1, 3, geometry.height, geometry.width];
-    }
-    this.outputName = opts.model.outputs[0]?.name ?? '';
+    this.preprocessor = plan ? new ImagePreprocessor({ plan }) : null;
+    this.dims = plan ? plan.inputDims : [];
+  }
+
+  /** Why this model cannot classify images, in English for the log; null when it can. */
+  get unsupportedReason(): string | null {
+    return this.problems ? this.problems.map((p) => p.message.en).join('; ') : null;
   }
 
   async classify(image: Buffer, k: number = DEFAULT_TOP_K): Promise<Prediction[]> {
-    const preprocessor = this.preprocessor;
-    if (!preprocessor) {
+    const { preprocessor, plan } = this;
+    if (!preprocessor || !plan) {
+      const why = this.problems ?? [];
       throw new AppError(ErrorCode.BadRequest, {
-        zh: `该模型不接受图像输入 (${this.unsupportedReason})，请使用 /v2 推理接口`,
+        zh: `该模型不接受图像输入 (${why.map((p) => p.message.zh).join('；')})，请使用 /v2 推理接口`,
         en: `This model does not take an image (${this.unsupportedReason}); use the /v2 infer route`,
       });
     }
     const data = await preprocessor.toTensorData(image);
     let scores: ort.Tensor;
     try {
-      const feeds = { [preprocessor.geometry.inputName]: new ort.Tensor('float32', data, this.dims) };
-      const results = await this.opts.model.session.run(feeds, [this.outputName]);
-      scores = results[this.outputName];
+      const feeds = { [plan.inputName]: new ort.Tensor('float32', data, this.dims) };
+      const results = await this.model.session.run(feeds, [plan.outputName]);
+      scores = results[plan.outputName];
     } catch (err) {
       throw errors.internal(err);
     } finally {
       preprocessor.release(data);
     }
-    const labels = this.opts.labels;
-    if (scores.size !== labels.length) {
-      // The gateway checks fixed output sizes at upload; a dynamic one can only be checked here.
-      throw new AppError(
-        ErrorCode.Internal,
-        {
-          zh: `模型输出 ${scores.size} 个分数，但标签有 ${labels.length} 个`,
-          en: `The model produced ${scores.size} scores but the version has ${labels.length} labels`,
-        },
-        { reason: 'labels_mismatch' },
-      );
-    }
-    return topK(toProbabilities(scores.data as Float32Array), labels, k);
+    const values = scores.data as Float32Array | Float64Array;
+    if (values.length !== plan.classCount) throw modelErrors.labelsMismatch(values.length, plan.classCount);
+    // Never a confidence that is not a number: softmax of NaN or ±Infinity is NaN, which JSON turns into null.
+    if (!values.every(Number.isFinite)) throw modelErrors.nonFiniteScores(plan.outputName);
+    return topK(toProbabilities(values), this.labels, k);
   }
 }
+
+/**
+ * The model version cannot answer this request, and no retry or other replica would change that: 422, like a
+ * version that does not load (DESIGN §3), never 5xx — the router would eject healthy replicas over a 5xx.
+ */
+export const modelErrors = {
+  nonFiniteScores(output: string): AppError {
+    return new AppError(
+      ErrorCode.Unprocessable,
+      {
+        zh: `模型输出 "${output}" 含有非有限数值 (NaN 或 Infinity)，无法给出置信度；请检查模型及其版本的 preprocessing`,
+        en: `The model produced scores that are not finite numbers (NaN or Infinity) in output "${output}", so no confidence can be given; check the model and its version's preprocessing`,
+      },
+      { reason: 'non_finite_scores' },
+    );
+  },
+  /** Only reachable for a class dimension the model leaves dynamic (fixed ones are checked at upload and load). */
+  labelsMismatch(scores: number, labels: number): AppError {
+    return new AppError(
+      ErrorCode.Unprocessable,
+      {
+        zh: `模型输出 ${scores} 个分数，但模型版本有 ${labels} 个标签`,
+        en: `The model produced ${scores} scores but the model version has ${labels} labels`,
+      },
+      { reason: 'labels_mismatch' },
+    );
+  },
+};

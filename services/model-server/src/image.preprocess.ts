@@ -1,33 +1,5 @@
 import sharp from 'sharp';
-import { AppError, ErrorCode, type Preprocessing, type TensorSpec } from '@remotegpu/core';
-
-/** When the model leaves height or width dynamic, images are resized to the usual ImageNet size. */
-export const DEFAULT_IMAGE_SIDE = 224;
-
-export interface ImageGeometry {
-  inputName: string;
-  height: number;
-  width: number;
-}
-
-/**
- * The platform feeds one NCHW float32 RGB image: a single FP32 input of rank 4 with batch and channels 1 and 3 or
- * dynamic. Anything else cannot take an image (`predict` answers 400; OIP infer still serves it). The reason says why.
- */
-export function imageGeometryOf(inputs: TensorSpec[]): ImageGeometry | { reason: string } {
-  if (inputs.length !== 1) return { reason: `the model has ${inputs.length} inputs, an image classifier has one` };
-  const [input] = inputs;
-  if (input.datatype !== 'FP32') return { reason: `input "${input.name}" is ${input.datatype}, not FP32` };
-  if (input.shape.length !== 4) return { reason: `input "${input.name}" has shape [${input.shape.join(',')}], not [N,3,H,W]` };
-  const [batch, channels, height, width] = input.shape;
-  if (batch !== 1 && batch !== -1) return { reason: `input "${input.name}" needs a batch of ${batch} images` };
-  if (channels !== 3 && channels !== -1) return { reason: `input "${input.name}" has ${channels} channels, not 3` };
-  return {
-    inputName: input.name,
-    height: height > 0 ? height : DEFAULT_IMAGE_SIDE,
-    width: width > 0 ? width : DEFAULT_IMAGE_SIDE,
-  };
-}
+import { AppError, ErrorCode, type ImageClassifierPlan } from '@remotegpu/core';
 
 const badImage = (zh: string, en: string) =>
   new AppError(ErrorCode.BadRequest, { zh, en }, { fields: [{ field: 'inputs.image', message: { zh, en } }] });
@@ -47,21 +19,24 @@ function decodeReason(err: unknown): string {
 }
 
 /**
- * Decodes an image and lays it out as the model's input (DESIGN §3): RGB, resized to H×W, NCHW float32, scaled to
+ * Decodes an image and lays it out as the model's input (DESIGN §3): RGB, resized to the plan's height×width
+ * (the model's own, or `preprocessing.size` when the model leaves it dynamic), NCHW float32, scaled to
  * [0,1] and normalized by mean/std. Normalization is a 256-entry table per channel, so the per-pixel work is one
  * lookup; input buffers are pooled because a request's tensor is garbage as soon as the session has run.
  */
 export class ImagePreprocessor {
-  readonly geometry: ImageGeometry;
+  private readonly height: number;
+  private readonly width: number;
   private readonly table: Float32Array;
   private readonly pool: Float32Array[] = [];
   private readonly poolLimit: number;
 
-  constructor(opts: { geometry: ImageGeometry; preprocessing: Preprocessing | null; poolLimit?: number }) {
-    this.geometry = opts.geometry;
+  /** `plan` comes from core's imageClassifierSignature: its size and mean/std are already checked and bounded. */
+  constructor(opts: { plan: Pick<ImageClassifierPlan, 'height' | 'width' | 'mean' | 'std'>; poolLimit?: number }) {
+    this.height = opts.plan.height;
+    this.width = opts.plan.width;
     this.poolLimit = opts.poolLimit ?? 16;
-    const mean = opts.preprocessing?.mean ?? [0, 0, 0];
-    const std = opts.preprocessing?.std ?? [1, 1, 1];
+    const { mean, std } = opts.plan;
     this.table = new Float32Array(3 * 256);
     for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) this.table[c * 256 + v] = (v / 255 - mean[c]) / std[c];
   }
@@ -71,7 +46,7 @@ export class ImagePreprocessor {
     if (!isSupportedFormat(image)) {
       throw badImage('无法解码图像: 不是 PNG、JPEG 或 WebP 格式', 'The image could not be decoded: it is not a PNG, JPEG or WebP image');
     }
-    const { height, width } = this.geometry;
+    const { height, width } = this;
     let pixels: Buffer;
     try {
       pixels = await sharp(image, { failOn: 'error' })

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type ModelServerConfig } from './server.config
 import { createLogger } from './logger.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './model.session.js';
 import { configureSharp } from './image.preprocess.js';
-import { ImageClassifier } from './image.classifier.js';
+import { setUpClassifier } from './image.classifier.js';
 import { ModelHttpServer } from './http.server.js';
 import { createRequestHandler } from './http.routes.js';
 import { EXIT_CONFIG, listeningLine, failedLine } from './stdout.protocol.js';
@@ -38,17 +38,6 @@ async function shutdown(why: string, drainTimeoutMs: number): Promise<void> {
   process.exit(0);
 }
 
-/** The model's first output names the classes; a fixed class count must match the labels. */
-function checkLabels(loaded: LoadedModel, config: ModelServerConfig): string[] {
-  const first = loaded.outputs[0];
-  if (!first) return ['RGPU_MODEL_PATH: the model has no output'];
-  const classes = first.shape[first.shape.length - 1];
-  if (classes !== undefined && classes >= 0 && classes !== config.labels.length) {
-    return [`RGPU_LABELS: ${config.labels.length} labels, but the model's output "${first.name}" has ${classes} classes`];
-  }
-  return [];
-}
-
 async function main(): Promise<void> {
   let config: ModelServerConfig;
   try {
@@ -73,9 +62,9 @@ async function main(): Promise<void> {
     if (err instanceof ModelLoadError) failConfig([`RGPU_MODEL_PATH: ${err.message}`]);
     throw err;
   }
-  const labelProblems = checkLabels(model, config);
-  if (labelProblems.length) failConfig(labelProblems);
-  const classifier = new ImageClassifier({ model, labels: config.labels, preprocessing: config.preprocessing });
+  // Core's imageClassifierSignature, the rule the gateway applied at upload: labels or preprocessing that do not fit exit 78.
+  const { classifier, configProblems } = setUpClassifier(model, config.labels, config.preprocessing);
+  if (configProblems.length) failConfig(configProblems);
   if (classifier.unsupportedReason) logger.warn({ reason: classifier.unsupportedReason }, 'predict is unavailable; OIP infer serves the model');
   if (stopping) return; // a signal arrived while the model was loading
 

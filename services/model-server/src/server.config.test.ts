@@ -64,7 +64,7 @@ describe('model server configuration', () => {
       RGPU_MODEL_PATH: '/m.onnx',
       RGPU_MODEL_VERSION: 'has space',
       RGPU_LABELS: '[]',
-      RGPU_PREPROCESSING: '{"mean":[0,0,0],"std":[1,0,1]}',
+      RGPU_PREPROCESSING: '{"mean":[0,0],"std":[1,1,1]}', // the shape; values are judged against the model at load
       PORT: '70000',
       RGPU_EXIT_ON_STDIN_CLOSE: 'yes',
       RGPU_INTRA_OP_THREADS: '0',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Preprocessing } from '@remotegpu/core';
+import { parsePreprocessing, type Preprocessing } from '@remotegpu/core';
 
 /**
  * The model server's configuration, read from the environment once at start. Every bad variable is reported
@@ -56,11 +56,14 @@ const labels = z
   .array(z.string().min(1).max(256), { error: 'must be a JSON array of class names' })
   .min(1, 'must name at least one class');
 
-const triple = z.tuple([z.number(), z.number(), z.number()]);
-const preprocessing = z.object(
-  { mean: triple, std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]) },
-  { error: 'must be {"mean":[r,g,b],"std":[r,g,b]} with positive std values' },
-);
+// The shape only, by core's parser (the gateway's too); whether the values fit the model is decided at load by
+// core's imageClassifierSignature, once the model's signature is known.
+const preprocessing = z.unknown().transform((value, ctx): Preprocessing | null => {
+  const parsed = parsePreprocessing(value);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.message.en });
+  return z.NEVER;
+});
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -74,7 +77,7 @@ const EnvSchema = z.object({
     .string({ error: 'is required: the model version served' })
     .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 characters of letters, digits, ".", "_", "+", "-"'),
   RGPU_LABELS: jsonOf(labels).optional(),
-  RGPU_PREPROCESSING: jsonOf(preprocessing.nullable()).optional(),
+  RGPU_PREPROCESSING: jsonOf(preprocessing).optional(),
   PORT: int(0, 65535).default(0),
   HOST: z.string().min(1).default('127.0.0.1'),
   RGPU_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),

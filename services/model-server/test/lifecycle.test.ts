@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokenOnnx, colorClassifierOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
+import { brokenOnnx, colorClassifierOnnx, dynamicInputOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
 import { getJson, imageBody, modelEnv, postJson, runToExit, startModelServer, type ModelServerProcess } from './spawn.js';
 
 let dir: TempDir;
@@ -204,12 +204,18 @@ describe('model server process', () => {
     expect(failed.reason).toContain('RGPU_LABELS');
   });
 
-  it('exits 78 for a model it cannot serve: missing file, not ONNX, labels of another size', async () => {
-    await import('node:fs/promises').then((fs) => fs.writeFile(`${dir.path}/broken.onnx`, brokenOnnx()));
+  it('exits 78 for a model it cannot serve: missing file, not ONNX, labels of another size, preprocessing that does not fit', async () => {
+    await import('node:fs/promises').then(async (fs) => {
+      await fs.writeFile(`${dir.path}/broken.onnx`, brokenOnnx());
+      await fs.writeFile(`${dir.path}/dynamic.onnx`, dynamicInputOnnx());
+    });
     const cases: [Record<string, string>, RegExp][] = [
       [{ RGPU_MODEL_PATH: `${dir.path}/missing.onnx` }, /RGPU_MODEL_PATH: cannot read the model file/],
       [{ RGPU_MODEL_PATH: `${dir.path}/broken.onnx` }, /RGPU_MODEL_PATH: onnxruntime cannot load/],
-      [{ RGPU_LABELS: '["red","green","blue","violet"]' }, /RGPU_LABELS: 4 labels, but the model's output \\?"scores\\?" has 3 classes/],
+      [{ RGPU_LABELS: '["red","green","blue","violet"]' }, /RGPU_LABELS: labels has 4 entries but the model's output \\?"scores\\?" has 3 classes/],
+      // Core's imageClassifierSignature, as at upload: no silent 224×224 for a dynamic input, no absurd std.
+      [{ RGPU_MODEL_PATH: `${dir.path}/dynamic.onnx` }, /RGPU_PREPROCESSING \(size\): is required: the height or width of the model's input/],
+      [{ RGPU_PREPROCESSING: '{"mean":[1e308,0,0],"std":[1e-308,1,1]}' }, /RGPU_PREPROCESSING \(mean\[0\]\): must be a finite number.*RGPU_PREPROCESSING \(std\[0\]\)/],
     ];
     const results = await Promise.all(cases.map(([extra]) => runToExit({ env: { ...env, ...extra } })));
     results.forEach((result, i) => {

@@ -13,7 +13,8 @@ beforeAll(async () => {
   [color, ids, dynamic] = await Promise.all([
     modelEnv(dir.path, 'color.onnx', colorClassifierOnnx({ height: 2, width: 2 }), { RGPU_MODEL_VERSION: '3.1.0' }).then((env) => startModelServer({ env })),
     modelEnv(dir.path, 'ids.onnx', nonImageOnnx(), { RGPU_LABELS: JSON.stringify(['a', 'b', 'c', 'd']) }).then((env) => startModelServer({ env })),
-    modelEnv(dir.path, 'dynamic.onnx', dynamicInputOnnx()).then((env) => startModelServer({ env })),
+    // A dynamic height and width need the size images are resized to (core's imageClassifierSignature).
+    modelEnv(dir.path, 'dynamic.onnx', dynamicInputOnnx(), { RGPU_PREPROCESSING: JSON.stringify({ size: [30, 40] }) }).then((env) => startModelServer({ env })),
   ]);
 });
 
@@ -140,5 +141,7 @@ describe('Open Inference Protocol v2', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe(40000);
     expect(res.body.message).toMatch(/does not take an image.*INT64.*\/v2 infer/);
+    const zh = await postJson(`${ids.url}/predict`, imageBody(await solidImage('red', { format: 'png' })));
+    expect(zh.body.message).toMatch(/^该模型不接受图像输入.*INT64/);
   });
 });

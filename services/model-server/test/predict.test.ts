@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLOR_LABELS, colorClassifierOnnx, solidImage, tempDir, type ImageFormat, type TempDir } from '@remotegpu/testkit';
+import { COLOR_LABELS, colorClassifierOnnx, nanScoresOnnx, solidImage, tempDir, type ImageFormat, type TempDir } from '@remotegpu/testkit';
 import { imageBody, modelEnv, postJson, startModelServer, type ModelServerProcess } from './spawn.js';
 
 interface Prediction {
@@ -24,10 +24,11 @@ let dir: TempDir;
 let logits: ModelServerProcess;
 let softmax: ModelServerProcess;
 let normalized: ModelServerProcess;
+let nan: ModelServerProcess;
 
 beforeAll(async () => {
   dir = await tempDir('rgpu-model-server-predict-');
-  [logits, softmax, normalized] = await Promise.all([
+  [logits, softmax, normalized, nan] = await Promise.all([
     modelEnv(dir.path, 'logits.onnx', colorClassifierOnnx({ height: 20, width: 24, logits: true })).then((env) => startModelServer({ env })),
     modelEnv(dir.path, 'softmax.onnx', colorClassifierOnnx({ height: 20, width: 24, logits: false })).then((env) => startModelServer({ env })),
     // Green weighs ten times as much as the others, so a red image must come out green; and a small body limit.
@@ -35,11 +36,12 @@ beforeAll(async () => {
       RGPU_PREPROCESSING: JSON.stringify({ mean: [0, 0, 0], std: [1, 0.1, 1] }),
       RGPU_MAX_BODY_BYTES: String(64 * 1024),
     }).then((env) => startModelServer({ env })),
+    modelEnv(dir.path, 'nan.onnx', nanScoresOnnx()).then((env) => startModelServer({ env })),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([logits, softmax, normalized].filter(Boolean).map((s) => s.stop('SIGKILL')));
+  await Promise.all([logits, softmax, normalized, nan].filter(Boolean).map((s) => s.stop('SIGKILL')));
   await dir?.cleanup();
 });
 
@@ -149,6 +151,21 @@ describe('POST /predict', () => {
     const notJson = await postJson<PredictEnvelope>(`${logits.url}/predict`, '{"inputs": ', { 'accept-language': 'en' });
     expect(notJson.status).toBe(400);
     expect(notJson.body.message).toMatch(/not valid JSON/);
+  });
+
+  it('never answers a confidence that is not a number: NaN scores are a 422 that says so, in both languages', async () => {
+    const image = imageBody(await solidImage('red', { format: 'png' }));
+    const en = await postJson<PredictEnvelope>(`${nan.url}/predict`, image, { 'accept-language': 'en' });
+    expect(en.status).toBe(422);
+    expect(en.body).toEqual({
+      code: 42200,
+      message: 'The model produced scores that are not finite numbers (NaN or Infinity) in output "scores", so no confidence can be given; check the model and its version\'s preprocessing',
+    });
+    const zh = await postJson<PredictEnvelope>(`${nan.url}/predict`, image);
+    expect(zh.status).toBe(422);
+    expect(zh.body.message).toMatch(/^模型输出 "scores" 含有非有限数值 \(NaN 或 Infinity\)/);
+    // Not the replica's fault: it keeps answering, and still answers OIP infer with the raw scores.
+    expect((await fetch(`${nan.url}/v2/health/ready`)).status).toBe(200);
   });
 
   it('refuses a body over RGPU_MAX_BODY_BYTES with 413 / 41300', async () => {

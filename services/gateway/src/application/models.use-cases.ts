@@ -39,7 +39,8 @@ export async function listModels(deps: AppDeps, principal: Principal, query: Mod
 
 /**
  * Registers a version: the artifact is stored and loaded once with onnxruntime to prove it works, its
- * signature is recorded, and the labels are checked against the output size. Nothing is kept on failure.
+ * signature is recorded, and what predict will do with it is checked (core's imageClassifierSignature): a version
+ * is only accepted when every predict can be served. Nothing is kept on failure.
  */
 export async function createModelVersion(
   deps: AppDeps,
@@ -52,7 +53,7 @@ export async function createModelVersion(
   if (await deps.store.models.getVersion(modelId, input.version)) throw errors.duplicateModelVersion(input.version);
   const artifact = await deps.artifacts.ingest(source, { modelId, version: input.version });
   try {
-    deps.artifacts.checkLabels(artifact.outputs, input.labels, artifact.inputs);
+    await deps.artifacts.checkServable(artifact, input, source.kind === 'uri' ? 'artifact_uri' : 'file');
     return await deps.store.models.addVersion({
       modelId,
       version: input.version,

@@ -1,4 +1,4 @@
-import type { InferenceService, TensorSpec } from '@remotegpu/core';
+import type { InferenceService, Preprocessing, TensorSpec } from '@remotegpu/core';
 import type { Store } from '@remotegpu/store';
 
 export interface Prediction {
@@ -30,8 +30,12 @@ export interface IngestedArtifact {
 /** Stores a model artifact under the data directory and proves it loads (422 when it does not). */
 export interface ArtifactIngest {
   ingest(source: ArtifactSource, target: { modelId: number; version: string }): Promise<IngestedArtifact>;
-  /** 422 when the labels do not fit the model's outputs, or the model is not an image classifier. */
-  checkLabels(outputs: TensorSpec[], labels: string[], inputs: TensorSpec[]): void;
+  /**
+   * 422, naming each field to fix, when predict could not serve this version: not an image classifier, labels that
+   * do not match its classes, preprocessing out of bounds or without the `size` a dynamic input needs.
+   * `field` names the artifact in the request: `file` (upload) or `artifact_uri`.
+   */
+  checkServable(artifact: IngestedArtifact, version: { labels: string[]; preprocessing: Preprocessing | null }, field: 'file' | 'artifact_uri'): Promise<void>;
   /** Removes a stored artifact again (used when the version cannot be recorded). */
   discard(artifactPath: string): Promise<void>;
 }

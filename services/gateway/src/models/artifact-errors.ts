@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@remotegpu/core';
+import { AppError, ErrorCode, type FieldError } from '@remotegpu/core';
 
 /**
  * The 422 answers of artifact ingestion, in one place so REST and GraphQL say the same thing. `field` is the
@@ -98,18 +98,37 @@ export const artifactErrors = {
       `Downloading the artifact timed out after ${timeoutMs} ms`,
     );
   },
+  /** The run at upload produced another number of scores than there are labels. */
   labelsMismatch(classes: number, labels: number): AppError {
     return unprocessable(
       'labels',
-      `labels 数量 (${labels}) 与模型输出的类别数 (${classes}) 不一致`,
-      `labels has ${labels} entries but the model outputs ${classes} classes`,
+      `labels 数量 (${labels}) 与模型实际输出的类别分数个数 (${classes}) 不一致`,
+      `labels has ${labels} entries but the model outputs ${classes} class scores per image`,
     );
   },
-  notImageClassifier(detail: string): AppError {
-    return unprocessable(
-      'file',
-      `模型不是图像分类模型: ${detail}；需要一个 float32 输入 [N,3,H,W] 和一个类别分数输出`,
-      `The model is not an image classifier: ${detail}; expected one float32 input [N,3,H,W] and an output of class scores`,
+  /** Every reason core's imageClassifierSignature gave, each on its field; the message repeats them all. */
+  notServable(problems: FieldError[]): AppError {
+    return new AppError(
+      ErrorCode.Unprocessable,
+      {
+        zh: `predict 无法使用该模型版本: ${problems.map((p) => `${p.field}: ${p.message.zh}`).join('；')}`,
+        en: `predict cannot serve this model version: ${problems.map((p) => `${p.field}: ${p.message.en}`).join('; ')}`,
+      },
+      { fields: problems },
+    );
+  },
+  probeFailed(field: string, dims: readonly number[], reason: string, cause?: unknown): AppError {
+    const shape = `[${dims.join(',')}]`;
+    return new AppError(
+      ErrorCode.Unprocessable,
+      {
+        zh: `模型无法在 ${shape} 的输入上运行: ${reason}`,
+        en: `The model could not run on an input of shape ${shape}: ${reason}`,
+      },
+      {
+        fields: [{ field, message: { zh: `模型无法在 ${shape} 的输入上运行: ${reason}`, en: `the model could not run on an input of shape ${shape}: ${reason}` } }],
+        cause,
+      },
     );
   },
 };

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError, ErrorCode } from '@remotegpu/core';
-import { brokenOnnx, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, tempDir, type TempDir } from '@remotegpu/testkit';
+import { brokenOnnx, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, scoreMapOnnx, tempDir, type TempDir } from '@remotegpu/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ArtifactIngestor, checkLabels, type ArtifactIngestOptions } from './artifact-ingest.js';
+import { ArtifactIngestor, type ArtifactIngestOptions } from './artifact-ingest.js';
 
 const MODEL = colorClassifierOnnx();
 const MODEL_SHA256 = createHash('sha256').update(MODEL).digest('hex');
@@ -338,28 +338,41 @@ describe('other URIs', () => {
   });
 });
 
-describe('checkLabels', () => {
-  const image = [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32] }];
+describe('checkServable (core imageClassifierSignature, plus one run when the model leaves sizes open)', () => {
+  const ingest = async (bytes: Buffer, version = '1') => ingestor().ingest({ kind: 'file', tempPath: await upload(bytes) }, { modelId: 7, version });
+  const labels = ['red', 'green', 'blue'];
 
-  it('accepts labels that match the classes of a real model, and a dynamic class dimension', async () => {
-    const artifact = await ingestor().ingest({ kind: 'file', tempPath: await upload(MODEL) }, TARGET);
-    expect(() => checkLabels(artifact.outputs, ['red', 'green', 'blue'], artifact.inputs)).not.toThrow();
-    expect(() => checkLabels([{ name: 'scores', datatype: 'FP32', shape: [-1, -1] }], ['a', 'b'], image)).not.toThrow();
+  it('accepts labels that match the classes of a real model, and a dynamic input with an explicit size', async () => {
+    await expect(ingestor().checkServable(await ingest(MODEL), { labels, preprocessing: null }, 'file')).resolves.toBeUndefined();
+    const dynamic = await ingest(dynamicInputOnnx(), '2');
+    const sized = { labels, preprocessing: { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], size: [40, 60] as [number, number] } };
+    await expect(ingestor().checkServable(dynamic, sized, 'file')).resolves.toBeUndefined();
   });
 
   it('refuses labels that do not match the output size with a 422 on labels', async () => {
-    const artifact = await ingestor().ingest({ kind: 'file', tempPath: await upload(MODEL) }, TARGET);
-    const call = async () => checkLabels(artifact.outputs, ['cat', 'dog'], artifact.inputs);
-    await expect422(call(), 'labels', /labels has 2 entries but the model outputs 3 classes/);
-    await expect422((async () => ingestor().checkLabels(artifact.outputs, ['a', 'b', 'c', 'd']))(), 'labels');
+    const artifact = await ingest(MODEL);
+    await expect422(ingestor().checkServable(artifact, { labels: ['cat', 'dog'], preprocessing: null }, 'file'), 'labels', /labels has 2 entries but the model's output "scores" has 3 classes/);
   });
 
-  it('refuses a model that is not an image classifier with a 422 on file', async () => {
-    const artifact = await ingestor().ingest({ kind: 'file', tempPath: await upload(nonImageOnnx()) }, TARGET);
-    await expect422((async () => checkLabels(artifact.outputs, ['a', 'b', 'c', 'd'], artifact.inputs))(), 'file', /input "ids" is INT64/);
-    const gray = [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] }];
-    await expect422((async () => checkLabels([{ name: 's', datatype: 'FP32', shape: [1, 2] }], ['a', 'b'], gray))(), 'file', /1 channels/);
-    const flat = [{ name: 'image', datatype: 'FP32', shape: [1, 3072] }];
-    await expect422((async () => checkLabels([{ name: 's', datatype: 'FP32', shape: [1, 2] }], ['a', 'b'], flat))(), 'file', /shape \[1,3072\]/);
+  it('finds a label mismatch hidden behind a dynamic class dimension by running the model once', async () => {
+    const artifact = await ingest(colorClassifierOnnx({ dynamicClasses: true }));
+    expect(artifact.outputs[0].shape).toEqual([1, -1]);
+    await expect(ingestor().checkServable(artifact, { labels, preprocessing: null }, 'file')).resolves.toBeUndefined();
+    await expect422(ingestor().checkServable(artifact, { labels: ['a', 'b'], preprocessing: null }, 'file'), 'labels', /model outputs 3 class scores per image/);
+  });
+
+  it('requires preprocessing.size for a dynamic input instead of guessing 224×224', async () => {
+    const artifact = await ingest(dynamicInputOnnx());
+    await expect422(ingestor().checkServable(artifact, { labels, preprocessing: null }, 'file'), 'preprocessing.size', /is required: .*dynamic \[H,W\]/);
+  });
+
+  it('refuses a model that is not an image classifier with a 422 on the artifact field', async () => {
+    const ids = await ingest(nonImageOnnx());
+    await expect422(ingestor().checkServable(ids, { labels: ['a', 'b', 'c', 'd'], preprocessing: null }, 'file'), 'file', /input "ids" is INT64/);
+    const batch4 = await ingest(colorClassifierOnnx({ batch: 4 }), '2');
+    await expect422(ingestor().checkServable(batch4, { labels, preprocessing: null }, 'artifact_uri'), 'artifact_uri', /fixed batch of 4 images/);
+    const map = await ingest(scoreMapOnnx(), '3');
+    const sized = { labels: ['text'], preprocessing: { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], size: [224, 224] as [number, number] } };
+    await expect422(ingestor().checkServable(map, sized, 'file'), 'file', /a map of scores per image/);
   });
 });

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { errors, type TensorSpec } from '@remotegpu/core';
+import { errors, ONNXRUNTIME_ENV, type Preprocessing } from '@remotegpu/core';
 import type { ArtifactIngest, ArtifactSource, IngestedArtifact } from '../application/ports.js';
 import { artifactErrors, type ArtifactField } from './artifact-errors.js';
 import { downloadToFile } from './artifact-fetch.js';
 import { openAllowedFile } from './artifact-file-uri.js';
 import { digestFile, streamToFile, type FileDigest } from './artifact-sink.js';
-import { checkLabels, readSignature } from './onnx-signature.js';
+import { checkServable, readSignature } from './onnx-signature.js';
 
-export { checkImageClassifierInput, checkLabels } from './onnx-signature.js';
+export { checkServable } from './onnx-signature.js';
 
 export interface ArtifactIngestOptions {
   /** `RGPU_DATA_DIR`: artifacts live in `${dataDir}/models/${modelId}/${version}/model.onnx`. */
@@ -47,6 +47,10 @@ export class ArtifactIngestor implements ArtifactIngest {
 
   constructor(private readonly opts: ArtifactIngestOptions) {
     this.modelsDir = resolve(opts.dataDir, 'models');
+    // The upload checks run onnxruntime in this process: its telemetry must be off before their first session,
+    // or it writes to $HOME/.cache and $TMPDIR (outside the data directory) and reports to Microsoft. Process-wide,
+    // as onnxruntime's own state is; see ONNXRUNTIME_ENV.
+    Object.assign(process.env, ONNXRUNTIME_ENV);
   }
 
   async ingest(source: ArtifactSource, target: ArtifactTarget): Promise<IngestedArtifact> {
@@ -75,9 +79,9 @@ export class ArtifactIngestor implements ArtifactIngest {
     }
   }
 
-  /** The application port's form of {@link checkLabels}. */
-  checkLabels(outputs: TensorSpec[], labels: string[], inputs?: TensorSpec[]): void {
-    checkLabels(outputs, labels, inputs);
+  /** The application port's form of {@link checkServable}: 422 with every reason predict could not serve it. */
+  async checkServable(artifact: IngestedArtifact, version: { labels: string[]; preprocessing: Preprocessing | null }, field: ArtifactField): Promise<void> {
+    await checkServable(artifact, version, field);
   }
 
   /** Removes an artifact this ingestor stored (when its version could not be recorded) and its empty folders. */

@@ -1,5 +1,5 @@
-import { OIP_DATATYPES, type TensorSpec } from '@remotegpu/core';
-import { InferenceSession } from 'onnxruntime-node';
+import { imageClassifierSignature, OIP_DATATYPES, type ImageClassifierPlan, type Preprocessing, type TensorSpec } from '@remotegpu/core';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { artifactErrors, type ArtifactField } from './artifact-errors.js';
 
 export interface ModelSignature {
@@ -56,33 +56,39 @@ function loadFailureReason(err: unknown, path: string): string {
 }
 
 /**
- * The labels must name the classes the model outputs: when the first output's last dimension is fixed it must
- * equal `labels.length` (422 on `labels`; a dynamic one is accepted, the model-server checks it per prediction).
- * Given `inputs` too, the model must also be an image classifier (see {@link checkImageClassifierInput}).
+ * Upload's half of "can predict serve this model": core's {@link imageClassifierSignature} (the rule the model
+ * server applies at load), then — when the model leaves its image size or class count open — one real run on a
+ * zero image of the planned size, so a model that only fails at runtime for that size, or that outputs another
+ * number of scores than there are labels, is refused now with a 422 rather than failing every predict later.
  */
-export function checkLabels(outputs: TensorSpec[], labels: string[], inputs?: TensorSpec[]): void {
-  if (inputs) checkImageClassifierInput(inputs);
-  const scores = outputs[0];
-  if (!scores) throw artifactErrors.notImageClassifier('it has no output');
-  const classes = scores.shape[scores.shape.length - 1];
-  if (classes !== undefined && classes >= 0 && classes !== labels.length) {
-    throw artifactErrors.labelsMismatch(classes, labels.length);
-  }
+export async function checkServable(
+  artifact: { artifactPath: string; inputs: TensorSpec[]; outputs: TensorSpec[] },
+  version: { labels: string[]; preprocessing: Preprocessing | null },
+  field: ArtifactField,
+): Promise<ImageClassifierPlan> {
+  const check = imageClassifierSignature(artifact, version.labels, version.preprocessing, { artifactField: field });
+  if (!check.ok) throw artifactErrors.notServable(check.problems);
+  const plan = check.plan;
+  if (!plan.sizeDeclared || !plan.classCountDeclared) await probe(artifact.artifactPath, plan, field);
+  return plan;
 }
 
-/**
- * The platform feeds one NCHW float32 image (DESIGN §3 predict), so the model must take exactly that: a single
- * FP32 input of rank 4 whose channel dimension is 3 or dynamic (422 on `file`). A second input could never be fed.
- */
-export function checkImageClassifierInput(inputs: TensorSpec[]): void {
-  if (inputs.length !== 1) throw artifactErrors.notImageClassifier(`it has ${inputs.length} inputs`);
-  const [image] = inputs;
-  if (image.datatype !== 'FP32') throw artifactErrors.notImageClassifier(`input "${image.name}" is ${image.datatype}`);
-  if (image.shape.length !== 4) {
-    throw artifactErrors.notImageClassifier(`input "${image.name}" has shape [${image.shape.join(',')}]`);
-  }
-  const channels = image.shape[1];
-  if (channels !== 3 && channels !== -1) {
-    throw artifactErrors.notImageClassifier(`input "${image.name}" has ${channels} channels`);
+async function probe(path: string, plan: ImageClassifierPlan, field: ArtifactField): Promise<void> {
+  const session = await InferenceSession.create(path, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  try {
+    const [, , height, width] = plan.inputDims;
+    const image = new Tensor('float32', new Float32Array(3 * height * width), plan.inputDims);
+    let scores: number;
+    try {
+      const results = await session.run({ [plan.inputName]: image }, [plan.outputName]);
+      scores = results[plan.outputName].size;
+    } catch (err) {
+      // With a size of the user's choosing, that size is what to change; otherwise the model itself is broken.
+      const blame = plan.sizeDeclared ? field : 'preprocessing.size';
+      throw artifactErrors.probeFailed(blame, plan.inputDims, loadFailureReason(err, path), err);
+    }
+    if (scores !== plan.classCount) throw artifactErrors.labelsMismatch(scores, plan.classCount);
+  } finally {
+    await session.release();
   }
 }
