@@ -62,8 +62,10 @@ export class ModelResolver {
         version: input.version,
         artifact_uri: input.artifactUri,
         labels: input.labels,
-        // Plain arrays: the core checks `{mean, std}` by shape, and type-graphql hands over class instances.
-        preprocessing: input.preprocessing ? { mean: input.preprocessing.mean, std: input.preprocessing.std } : input.preprocessing,
+        // Plain values: the core checks `{mean, std, size}` by shape, and type-graphql hands over class instances.
+        preprocessing: input.preprocessing
+          ? { mean: input.preprocessing.mean ?? undefined, std: input.preprocessing.std ?? undefined, size: input.preprocessing.size ?? undefined }
+          : input.preprocessing,
       },
       { requireUri: true },
     );

@@ -22,6 +22,9 @@ export class PreprocessingType {
 
   @Field(() => [Float], { description: 'Per-channel (R, G, B) divisor.' })
   std!: number[];
+
+  @Field(() => [Int], { nullable: true, description: '[height, width] images are resized to; set when the model leaves them dynamic.' })
+  size?: number[] | null;
 }
 
 /** The artifact's server-side path and source are deliberately not exposed. */
@@ -116,11 +119,17 @@ export class CreateModelInput {
 
 @InputType('PreprocessingInput')
 export class PreprocessingInput {
-  @Field(() => [Float])
-  mean!: number[];
+  @Field(() => [Float], { nullable: true, description: 'Per-channel (R, G, B) mean, |mean| <= 1000; default [0,0,0].' })
+  mean?: number[] | null;
 
-  @Field(() => [Float])
-  std!: number[];
+  @Field(() => [Float], { nullable: true, description: 'Per-channel (R, G, B) divisor, 1e-6 to 1000; default [1,1,1].' })
+  std?: number[] | null;
+
+  @Field(() => [Int], {
+    nullable: true,
+    description: "[height, width] (1 to 4096) images are resized to: required when the model's height or width is dynamic, must match when fixed.",
+  })
+  size?: number[] | null;
 }
 
 /**
