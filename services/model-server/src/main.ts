@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       inFlight: () => s.inFlightCount,
     }),
     (err) => logger.error({ err }, 'request handler failed'),
+    config.httpTimeouts,
   );
   const port = await server.listen(config.port, config.host);
   logger.info({ port, host: config.host, device: loaded.executionProvider, fallbackReason: loaded.fallbackReason }, 'listening');
