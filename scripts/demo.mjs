@@ -3,7 +3,7 @@
 // service, shows its status live (GraphQL subscription) until it runs, predicts on generated images and prints
 // the results. No weights are downloaded: the model is built in memory (packages/testkit onnx-models).
 //
-// Environment: RGPU_URL (default http://127.0.0.1:8080), RGPU_TOKEN (default: an admin token signed with the
+// Environment: RGPU_URL (default http://127.0.0.1:$PORT, PORT defaulting to 8080 as for `npm start`), RGPU_TOKEN (default: an admin token signed with the
 // secret that `npm start` generated into RGPU_DATA_DIR, ./data by default), DEMO_WORKSPACE (default 1).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,17 @@ import { createClient } from 'graphql-ws';
 import { COLOR_LABELS, colorClassifierOnnx, solidImage } from '@remotegpu/testkit';
 import { signToken } from '@remotegpu/auth';
 
-const BASE = (process.env.RGPU_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const BASE = (process.env.RGPU_URL || `http://127.0.0.1:${process.env.PORT || 8080}`).replace(/\/+$/, '');
+
+/** fetch, but a platform that is not there is named with the URL we tried and how to point elsewhere. */
+async function call(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const why = err?.cause?.code ?? err?.cause?.message ?? err.message;
+    throw new Error(`could not reach ${url} (${why}): is \`npm start\` running there? Set RGPU_URL (or PORT) to point the demo elsewhere`);
+  }
+}
 const WORKSPACE = Number(process.env.DEMO_WORKSPACE ?? 1);
 
 async function token() {
@@ -25,11 +35,12 @@ async function token() {
 }
 
 async function main() {
+  await call(`${BASE}/healthz`); // first, so that a wrong address is what the user hears about
   const jwt = await token();
   const headers = { authorization: `Bearer ${jwt}`, 'accept-language': 'en' };
   const api = async (method, route, body) => {
     const isForm = body instanceof FormData;
-    const res = await fetch(`${BASE}/api/v1${route}`, {
+    const res = await call(`${BASE}/api/v1${route}`, {
       method,
       headers: { ...headers, ...(body && !isForm ? { 'content-type': 'application/json' } : {}) },
       body: isForm ? body : body ? JSON.stringify(body) : undefined,
@@ -91,7 +102,7 @@ async function main() {
   const samples = [['red', 'png', 64, 48], ['green', 'jpeg', 100, 100], ['blue', 'webp', 20, 30], [[200, 60, 40], 'png', 224, 224]];
   for (const [color, format, width, height] of samples) {
     const image = (await solidImage(color, { format, width, height })).toString('base64');
-    const res = await fetch(`${BASE}/inference/${id}/predict`, {
+    const res = await call(`${BASE}/inference/${id}/predict`, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ inputs: { image }, parameters: { top_k: 3 } }),

@@ -1,7 +1,9 @@
 export * from './errors.js';
+export * from './config-error.js';
 export * from './error-envelope.js';
 export * from './ids.js';
 export * from './service.js';
+export * from './status-reasons.js';
 export * from './lifecycle.js';
 export * from './model.js';
 export * from './image-classifier.signature.js';
@@ -9,3 +11,4 @@ export * from './validation.js';
 export * from './events.js';
 export * from './event-order.js';
 export * from './i18n.js';
+export * from './onnxruntime.env.js';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trickleBody, trickleHeaders } from '@remotegpu/testkit';
 import { applyHttpTimeouts, HTTP_TIMEOUT_DEFAULTS } from './server.timeouts.js';
+import { httpTimeoutsFromEnv } from './server.timeouts.env.js';
 
 /** The timeouts on a real node:http server, against raw-socket clients that send too slowly. */
 
@@ -96,5 +97,18 @@ describe('applyHttpTimeouts', () => {
     expect(s.requestTimeout).toBe(0);
     expect(s.keepAliveTimeout).toBe(65_000);
     expect(() => applyHttpTimeouts(createServer(), { bodyTimeoutMs: 0 })).toThrow(/bodyTimeoutMs/);
+  });
+});
+
+describe('httpTimeoutsFromEnv', () => {
+  it('reads the four variables, defaults the rest, and names every bad one', () => {
+    expect(httpTimeoutsFromEnv({}).timeouts).toEqual(HTTP_TIMEOUT_DEFAULTS);
+    expect(httpTimeoutsFromEnv({ RGPU_HTTP_HEADERS_TIMEOUT_MS: '2000', RGPU_HTTP_BODY_TIMEOUT_MS: '' }).timeouts).toEqual({
+      ...HTTP_TIMEOUT_DEFAULTS,
+      headersTimeoutMs: 2000,
+    });
+    const { problems } = httpTimeoutsFromEnv({ RGPU_HTTP_BODY_TIMEOUT_MS: '0', RGPU_HTTP_BODY_MIN_BYTES_PER_S: 'fast' });
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toMatch(/RGPU_HTTP_BODY_TIMEOUT_MS[\s\S]*RGPU_HTTP_BODY_MIN_BYTES_PER_S/);
   });
 });

@@ -60,7 +60,8 @@ export function applyHttpTimeouts(server: Server, timeouts: Partial<HttpTimeouts
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = 0;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.connectionsCheckingInterval = checkEveryMs;
+  // A plain property that Node reads when the server starts listening (its typings only know the option).
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = checkEveryMs;
 
   const pending = new Set<PendingBody>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

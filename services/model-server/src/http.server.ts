@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assertNever } from '@remotegpu/core';
+import { applyHttpTimeouts, type HttpTimeouts } from '@remotegpu/http';
 import type { RequestHandler } from './http.routes.js';
-
-/** Load balancers (AWS ALB, nginx upstream keepalive) idle out at 60 s; the server must outlast them. */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export type ServerState = 'idle' | 'serving' | 'draining' | 'stopped';
 
@@ -23,7 +21,12 @@ export class ModelHttpServer {
   private settleDrain: (() => void) | null = null;
   private drainOutcome: Promise<DrainOutcome> | null = null;
 
-  constructor(handler: (server: ModelHttpServer) => RequestHandler, onDefect: (err: unknown) => void) {
+  constructor(
+    handler: (server: ModelHttpServer) => RequestHandler,
+    onDefect: (err: unknown) => void,
+    /** Slow clients are cut off as on every server of the platform (defaults: `HTTP_TIMEOUT_DEFAULTS`). */
+    timeouts: Partial<HttpTimeouts> = {},
+  ) {
     const handle = handler(this);
     this.server = createServer({ keepAlive: true, noDelay: true }, (req: IncomingMessage, res: ServerResponse) => {
       this.inFlight.add(res);
@@ -38,9 +41,7 @@ export class ModelHttpServer {
         res.end('{"error":"internal server error"}');
       }
     });
-    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    // Node must not drop a kept-alive socket that is about to carry a request: headers get longer than keep-alive.
-    this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+    applyHttpTimeouts(this.server, timeouts);
   }
 
   get ready(): boolean {

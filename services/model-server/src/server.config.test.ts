@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, namesAGpu } from './server.config.js';
 
 const REQUIRED = { RGPU_MODEL_PATH: '/models/m.onnx', RGPU_MODEL_NAME: 'svc-abc123', RGPU_MODEL_VERSION: 'v1', RGPU_LABELS: '["cat","dog"]' };
 
-function problemsOf(env: Record<string, string>): string[] {
+function problemsOf(env: Record<string, string>): readonly string[] {
   try {
     loadConfig(env);
   } catch (err) {
@@ -30,6 +30,7 @@ describe('model server configuration', () => {
       exitOnStdinClose: false,
       intraOpThreads: undefined,
       logLevel: 'info',
+      httpTimeouts: { headersTimeoutMs: 10_000, bodyTimeoutMs: 20_000, bodyMinBytesPerSecond: 1024, keepAliveTimeoutMs: 65_000 },
     });
   });
 
@@ -45,6 +46,10 @@ describe('model server configuration', () => {
       RGPU_EXIT_ON_STDIN_CLOSE: '1',
       RGPU_INTRA_OP_THREADS: '2',
       CUDA_VISIBLE_DEVICES: '1,2',
+      RGPU_HTTP_HEADERS_TIMEOUT_MS: '1000',
+      RGPU_HTTP_BODY_TIMEOUT_MS: '2000',
+      RGPU_HTTP_BODY_MIN_BYTES_PER_S: '100',
+      RGPU_HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
     });
     expect(config).toMatchObject({
       preprocessing: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
@@ -56,6 +61,7 @@ describe('model server configuration', () => {
       drainTimeoutMs: 0,
       exitOnStdinClose: true,
       intraOpThreads: 2,
+      httpTimeouts: { headersTimeoutMs: 1000, bodyTimeoutMs: 2000, bodyMinBytesPerSecond: 100, keepAliveTimeoutMs: 5000 },
     });
   });
 
@@ -68,10 +74,11 @@ describe('model server configuration', () => {
       PORT: '70000',
       RGPU_EXIT_ON_STDIN_CLOSE: 'yes',
       RGPU_INTRA_OP_THREADS: '0',
+      RGPU_HTTP_BODY_TIMEOUT_MS: 'soon',
     });
     const named = problems.map((p) => p.split(':')[0]).sort();
     expect(named).toEqual(
-      ['PORT', 'RGPU_EXIT_ON_STDIN_CLOSE', 'RGPU_INTRA_OP_THREADS', 'RGPU_LABELS', 'RGPU_MODEL_NAME', 'RGPU_MODEL_VERSION', 'RGPU_PREPROCESSING'].sort(),
+      ['PORT', 'RGPU_EXIT_ON_STDIN_CLOSE', 'RGPU_HTTP_BODY_TIMEOUT_MS', 'RGPU_INTRA_OP_THREADS', 'RGPU_LABELS', 'RGPU_MODEL_NAME', 'RGPU_MODEL_VERSION', 'RGPU_PREPROCESSING'].sort(),
     );
     expect(problemsOf({ ...REQUIRED, RGPU_LABELS: 'cat,dog' })).toEqual(['RGPU_LABELS: must be valid JSON']);
     expect(problemsOf({ ...REQUIRED, RGPU_LABELS: '' })[0]).toMatch(/^RGPU_LABELS: is required/);

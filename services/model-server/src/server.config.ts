@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parsePreprocessing, type Preprocessing } from '@remotegpu/core';
+import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
+import { ConfigError } from '@remotegpu/core';
 
 /**
  * The model server's configuration, read from the environment once at start. Every bad variable is reported
@@ -24,14 +26,11 @@ export interface ModelServerConfig {
   exitOnStdinClose: boolean;
   intraOpThreads?: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How long a client may take to send a request (`RGPU_HTTP_*`, the same on every server of the platform). */
+  httpTimeouts: HttpTimeouts;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** JSON text in an environment variable, parsed and then checked by `schema`. */
 function jsonOf<T extends z.ZodType>(schema: T) {
@@ -105,6 +104,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   // Labels are required, but reported here so that a missing one is named like every other problem.
   if (present.RGPU_LABELS === undefined) problems.push('RGPU_LABELS: is required: a JSON array of class names, one per model output');
+  const http = httpTimeoutsFromEnv(present);
+  problems.push(...http.problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -122,5 +123,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     exitOnStdinClose: e.RGPU_EXIT_ON_STDIN_CLOSE === '1',
     intraOpThreads: e.RGPU_INTRA_OP_THREADS,
     logLevel: e.RGPU_LOG_LEVEL,
+    httpTimeouts: http.timeouts,
   };
 }

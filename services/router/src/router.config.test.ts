@@ -15,6 +15,7 @@ describe('loadRouterConfig', () => {
       maxInFlightPerReplica: 8,
       maxQueuePerService: 256,
       queueBudgetMs: 3_000,
+      httpTimeouts: { headersTimeoutMs: 10_000, bodyTimeoutMs: 20_000, bodyMinBytesPerSecond: 1024, keepAliveTimeoutMs: 65_000 },
       ejectAfterFailures: 3,
       ejectForMs: 10_000,
       maxBodyBytes: 10 * 1024 * 1024,
@@ -25,13 +26,13 @@ describe('loadRouterConfig', () => {
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
-      loadRouterConfig({ ROUTER_PORT: '70000', RGPU_ROUTER_MAX_IN_FLIGHT: 'many', RGPU_STORE_URL: 'postgres://x', RGPU_LOG_LEVEL: 'loud' });
+      loadRouterConfig({ ROUTER_PORT: '70000', RGPU_ROUTER_MAX_IN_FLIGHT: 'many', RGPU_STORE_URL: 'postgres://x', RGPU_LOG_LEVEL: 'loud', RGPU_HTTP_HEADERS_TIMEOUT_MS: '-1' });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['RGPU_JWT_SECRET', 'ROUTER_PORT', 'RGPU_ROUTER_MAX_IN_FLIGHT', 'RGPU_STORE_URL', 'RGPU_LOG_LEVEL']) {
+    for (const name of ['RGPU_JWT_SECRET', 'ROUTER_PORT', 'RGPU_ROUTER_MAX_IN_FLIGHT', 'RGPU_STORE_URL', 'RGPU_LOG_LEVEL', 'RGPU_HTTP_HEADERS_TIMEOUT_MS']) {
       expect(problems).toContain(name);
     }
   });

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
+import { ConfigError } from '@remotegpu/core';
 
 /**
  * The router process's configuration (DESIGN §7, distributed mode), parsed once at start; every bad variable
@@ -22,17 +24,14 @@ export interface RouterConfig {
   resyncIntervalMs: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** How long a client may take to send a request (`RGPU_HTTP_*`, the same on every server of the platform). */
+  httpTimeouts: HttpTimeouts;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export function loadRouterConfig(env: Record<string, string | undefined> = process.env): RouterConfig {
   const problems: string[] = [];
@@ -67,6 +66,9 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
   const logLevel = read('RGPU_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`RGPU_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const http = httpTimeoutsFromEnv(env);
+  problems.push(...http.problems);
+
   const config: RouterConfig = {
     port: integer('ROUTER_PORT', 8081, 0, 65535),
     host: read('HOST') ?? '127.0.0.1',
@@ -85,6 +87,7 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
     resyncIntervalMs: integer('RGPU_ROUTER_RESYNC_MS', natsUrl === undefined ? 2_000 : 30_000, 0),
     logLevel: logLevel as LogLevel,
     shutdownGraceMs: integer('RGPU_SHUTDOWN_GRACE_MS', 10_000, 1),
+    httpTimeouts: http.timeouts,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -54,12 +54,14 @@ describe('router admission: auth, visibility, status, limits', () => {
     expect(replica.hits).toBe(2);
   });
 
-  it('404 for paths under a service that are neither predict nor v2, and for GET on predict', async () => {
+  it('404 for paths under a service that are neither predict nor v2; 405 with Allow for GET on predict', async () => {
     h = await startHarness();
     const replica = await backend(echo);
     const svc = await h.service([replica.endpoint()]);
     expect((await h.request(`/inference/${svc.id}/admin`)).status).toBe(404);
-    expect((await h.request(`/inference/${svc.id}/predict`)).status).toBe(404);
+    const get = await h.request(`/inference/${svc.id}/predict`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
     expect((await h.request(`/inference/${svc.id}`)).status).toBe(404);
     // fetch would normalise the dot segments away; a raw client sends them as written.
     for (const path of [`/inference/${svc.id}/v2/%2e%2e/admin`, `/inference/${svc.id}/v2/../admin`]) {

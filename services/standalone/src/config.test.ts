@@ -15,6 +15,7 @@ describe('standalone configuration', () => {
       artifactAllowPrivateHosts: false,
       maxBodyBytes: 10 * 1024 * 1024,
       graphql: { introspection: true, maxDepth: 8, maxCost: 5000 },
+      httpTimeouts: { headersTimeoutMs: 10_000, bodyTimeoutMs: 20_000, bodyMinBytesPerSecond: 1024, keepAliveTimeoutMs: 65_000 },
     });
     expect(config.publicUrl).toBeUndefined();
     expect(config.jwtSecret).toBeUndefined();
@@ -28,6 +29,10 @@ describe('standalone configuration', () => {
       RGPU_JWT_SECRET: 'x'.repeat(32),
       RGPU_ARTIFACT_ROOTS: `/srv/models${path.delimiter}/mnt/a`,
       RGPU_GRAPHQL_INTROSPECTION: 'false',
+      RGPU_HTTP_HEADERS_TIMEOUT_MS: '5000',
+      RGPU_HTTP_BODY_TIMEOUT_MS: '30000',
+      RGPU_HTTP_BODY_MIN_BYTES_PER_S: '512',
+      RGPU_HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -36,19 +41,20 @@ describe('standalone configuration', () => {
       storeUrl: 'sqlite:/tmp/rgpu/rgpu.db',
       artifactRoots: ['/srv/models', '/mnt/a'],
       graphql: { introspection: false },
+      httpTimeouts: { headersTimeoutMs: 5000, bodyTimeoutMs: 30_000, bodyMinBytesPerSecond: 512, keepAliveTimeoutMs: 75_000 },
     });
   });
 
   it('names every bad variable at once', () => {
     let error: ConfigError | undefined;
     try {
-      loadConfig({ PORT: 'eighty', RGPU_JWT_SECRET: 'short', RGPU_RUNTIME: 'docker', RGPU_PUBLIC_URL: 'ftp://x' });
+      loadConfig({ PORT: 'eighty', RGPU_JWT_SECRET: 'short', RGPU_RUNTIME: 'docker', RGPU_PUBLIC_URL: 'ftp://x', RGPU_HTTP_BODY_TIMEOUT_MS: '0' });
     } catch (err) {
       error = err as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const named = error!.problems.map((p) => p.split(':')[0]).sort();
-    expect(named).toEqual(['PORT', 'RGPU_JWT_SECRET', 'RGPU_PUBLIC_URL', 'RGPU_RUNTIME']);
+    expect(named).toEqual(['PORT', 'RGPU_HTTP_BODY_TIMEOUT_MS', 'RGPU_JWT_SECRET', 'RGPU_PUBLIC_URL', 'RGPU_RUNTIME']);
   });
 
   it('refuses adapters this version does not ship instead of ignoring them', () => {

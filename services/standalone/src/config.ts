@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
+import { ConfigError } from '@remotegpu/core';
 
 /**
  * The standalone process's configuration (DESIGN §7), parsed once at start. Every bad variable is reported
@@ -56,21 +58,19 @@ export interface StandaloneConfig {
   graphql: { introspection: boolean; maxDepth: number; maxCost: number };
   logLevel: z.infer<typeof EnvSchema>['RGPU_LOG_LEVEL'];
   shutdownGraceMs: number;
+  /** How long a client may take to send a request (`RGPU_HTTP_*`, the same on every server of the platform). */
+  httpTimeouts: HttpTimeouts;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): StandaloneConfig {
   // An empty variable means "unset", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
+  const http = httpTimeoutsFromEnv(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError([...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ...http.problems]);
   }
   const e = parsed.data;
   const problems: string[] = [];
@@ -79,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (storeUrl.startsWith('mongodb')) problems.push('RGPU_STORE_URL: the MongoDB store is not available yet; use sqlite:<path>');
   if (e.NATS_URL) problems.push('NATS_URL: the NATS bus is not available yet; unset it to use the in-process bus');
   if (e.RGPU_RUNTIME !== 'local') problems.push('RGPU_RUNTIME: only "local" is available in this version');
+  problems.push(...http.problems);
   if (problems.length) throw new ConfigError(problems);
   return {
     port: e.PORT,
@@ -105,5 +106,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     logLevel: e.RGPU_LOG_LEVEL,
     shutdownGraceMs: e.RGPU_SHUTDOWN_GRACE_MS,
+    httpTimeouts: http.timeouts,
   };
 }

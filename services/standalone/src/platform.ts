@@ -4,19 +4,20 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { openSqliteStore, type Store } from '@remotegpu/store';
-import { InProcessBus, type EventBus } from '@remotegpu/bus';
-import { LocalRuntime } from '@remotegpu/runtime';
+import { openStore, type Store } from '@remotegpu/store';
+import { connectBus, type EventBus } from '@remotegpu/bus';
+import { createRuntime, type LocalRuntimeOptions, type Runtime } from '@remotegpu/runtime';
 import { Provisioner } from '@remotegpu/provisioner';
 import { createRouter } from '@remotegpu/router';
+import { applyHttpTimeouts } from '@remotegpu/http';
 import {
   createGateway,
+  bestEffortIntents,
   busIntentPublisher,
   hs256Verifier,
   ArtifactIngestor,
   signToken,
   type AppDeps,
-  type IntentPublisher,
 } from '@remotegpu/gateway';
 import type { StandaloneConfig } from './config.js';
 import { loadOrCreateSecret } from './secret.js';
@@ -30,14 +31,14 @@ export interface RunningPlatform {
   adminToken: string;
   store: Store;
   bus: EventBus;
-  runtime: LocalRuntime;
+  runtime: Runtime;
   provisioner: Provisioner;
   stop(): Promise<void>;
 }
 
 export interface PlatformOverrides {
   /** Test knobs for the local runtime (fast backoff); production uses the runtime's defaults. */
-  runtime?: Partial<Pick<ConstructorParameters<typeof LocalRuntime>[0], 'backoff' | 'gracePeriodMs' | 'readinessTimeoutMs' | 'crashLoopLimit'>>;
+  runtime?: Partial<Pick<LocalRuntimeOptions, 'backoff' | 'gracePeriodMs' | 'readinessTimeoutMs' | 'crashLoopLimit'>>;
   resyncIntervalMs?: number;
 }
 
@@ -57,20 +58,28 @@ export async function startPlatform(
   const secret = config.jwtSecret ?? (await loadOrCreateSecret(config.dataDir)).secret;
   const verifier = hs256Verifier(secret);
 
-  const store = openSqliteStore({ path: config.storeUrl.replace(/^sqlite:/, '') });
-  const bus = new InProcessBus({ logger: logger.child({ component: 'bus' }) });
+  // Adapters are chosen by configuration here, at the edge (DESIGN §2); nothing below knows which it got.
+  const store = await openStore(config.storeUrl);
+  const bus = await connectBus({ natsUrl: config.natsUrl, logger: logger.child({ component: 'bus' }) });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
   // Start order: runtime (kills orphans of a crashed predecessor) → router (table from the store) →
   // provisioner (its first resync brings wanted services back) → HTTP. Stop runs it backwards.
-  const runtime = new LocalRuntime({
-    modelServer: { command: process.execPath, args: [modelServerEntry()] },
-    stateDir: path.join(config.dataDir, 'runtime'),
-    gpus: config.localGpus,
-    logger: logger.child({ component: 'runtime' }),
-    ...overrides.runtime,
-  });
+  const runtime = createRuntime(
+    config.runtime === 'local'
+      ? {
+          kind: 'local',
+          local: {
+            modelServer: { command: process.execPath, args: [modelServerEntry()] },
+            stateDir: path.join(config.dataDir, 'runtime'),
+            gpus: config.localGpus,
+            logger: logger.child({ component: 'runtime' }),
+            ...overrides.runtime,
+          },
+        }
+      : { kind: config.runtime },
+  );
   await runtime.start();
   const router = createRouter({
     store,
@@ -91,15 +100,7 @@ export async function startPlatform(
   });
   await provisioner.start();
 
-  // A lost intent only delays convergence until the provisioner's next resync: never fail the user's request for it.
-  const busIntents = busIntentPublisher(bus);
-  const intentLogger = logger.child({ component: 'intents' });
-  const intents: IntentPublisher = {
-    publish: (intent, service) =>
-      busIntents.publish(intent, service).catch((err: unknown) => {
-        intentLogger.warn({ err, serviceId: service.id, intent }, 'intent not published; the next resync converges');
-      }),
-  };
+  const intents = bestEffortIntents(busIntentPublisher(bus), logger.child({ component: 'intents' }));
 
   const httpServer: Server = createServer();
   const deps: AppDeps = {
@@ -134,7 +135,8 @@ export async function startPlatform(
     if (req.url !== undefined && req.url.startsWith('/inference/')) router.handle(req, res);
     else gateway.app(req, res);
   });
-  httpServer.keepAliveTimeout = 65_000;
+  // Slow clients get 408 within seconds, yet a big upload over a slow link is never cut (@remotegpu/http).
+  applyHttpTimeouts(httpServer, config.httpTimeouts);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessBus } from '@remotegpu/bus';
 import type { InferenceService, ServiceIntentEvent } from '@remotegpu/core';
-import { busIntentPublisher } from './bus-intents.js';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { bestEffortIntents, busIntentPublisher } from './bus-intents.js';
 
 function service(overrides: Partial<InferenceService> = {}): InferenceService {
   return {
@@ -80,5 +82,22 @@ describe('busIntentPublisher', () => {
     const bus = new InProcessBus();
     await bus.close();
     await expect(busIntentPublisher(bus).publish('create', service())).rejects.toThrow(/closed/);
+  });
+
+  it('bestEffortIntents: a lost intent never fails the request; it is logged with the service and intent', async () => {
+    const bus = new InProcessBus();
+    await bus.close();
+    const lines: { level: number; serviceId: string; intent: string; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const intents = bestEffortIntents(busIntentPublisher(bus), pino(sink));
+    await expect(intents.publish('stop', service())).resolves.toBeUndefined();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, serviceId: 'svc-abcdefghij0123', intent: 'stop', msg: expect.stringMatching(/resync/) }),
+    ]);
   });
 });

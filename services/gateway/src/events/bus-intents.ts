@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '@remotegpu/bus';
+import type { Logger } from 'pino';
 import type { IntentPublisher } from '../application/ports.js';
 
 /**
@@ -19,5 +20,20 @@ export function busIntentPublisher(bus: EventBus, now: () => Date = () => new Da
         at: now().toISOString(),
       });
     },
+  };
+}
+
+/**
+ * The gateway's intents as the use cases get them: a publish that fails is logged, never thrown. The desired
+ * spec is already in the store when an intent goes out, and the provisioner's periodic resync converges on it,
+ * so a lost intent only delays convergence; failing the user's request for it would report a change as failed
+ * that is in fact committed (and a retry would then hit the duplicate-name or stale-state checks).
+ */
+export function bestEffortIntents(inner: IntentPublisher, logger: Logger): IntentPublisher {
+  return {
+    publish: (intent, service) =>
+      inner.publish(intent, service).catch((err: unknown) => {
+        logger.warn({ err, serviceId: service.id, intent }, 'intent not published; the next resync converges');
+      }),
   };
 }

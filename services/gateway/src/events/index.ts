@@ -1,4 +1,4 @@
-export { busIntentPublisher } from './bus-intents.js';
+export { bestEffortIntents, busIntentPublisher } from './bus-intents.js';
 export { StatusFanout, STATUS_TOPIC, type StatusInterest } from './status-fanout.js';
 export { startStatusFeed } from './status-feed.js';
 export { registerStatusMetrics } from './status.metrics.js';

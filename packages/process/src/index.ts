@@ -1,0 +1,1 @@
+export { runMain, type MainContext, type MainOptions, type Stoppable } from './run-main.js';

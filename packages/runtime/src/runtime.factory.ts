@@ -1,0 +1,23 @@
+import { ConfigError } from '@remotegpu/core';
+import type { LocalRuntimeOptions } from './local/local.options.js';
+import { LocalRuntime } from './local/local.runtime.js';
+import type { Runtime } from './runtime.port.js';
+
+/** DESIGN §7 `RGPU_RUNTIME` and what each adapter needs; a discriminated union so each kind names its own settings. */
+export type RuntimeConfig = { kind: 'local'; local: LocalRuntimeOptions } | { kind: 'kubernetes' };
+
+/** The Runtime adapter the configuration names, chosen at the edge (the provisioner only sees the port). */
+export function createRuntime(config: RuntimeConfig): Runtime {
+  switch (config.kind) {
+    case 'local':
+      return new LocalRuntime(config.local);
+    case 'kubernetes':
+      throw new ConfigError(['RGPU_RUNTIME: the kubernetes runtime is not available in this version; use "local"']);
+    default:
+      return assertNever(config);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unknown runtime ${JSON.stringify(value)}`);
+}
