@@ -1,7 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import ort from 'onnxruntime-node';
-import { OIP_DATATYPES, type TensorSpec } from '@remotegpu/core';
+import { ONNXRUNTIME_ENV, OIP_DATATYPES, type TensorSpec } from '@remotegpu/core';
 import type { DeviceChoice } from './server.config.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -56,11 +56,9 @@ export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
   } catch {
     throw new ModelLoadError(`cannot read the model file ${opts.path}`);
   }
-  // onnxruntime 1.30 sends usage telemetry to Microsoft, queued in $HOME/.cache/Microsoft/DeveloperTools/ with
-  // $TMPDIR/mat-debug-<pid>.log and $TMPDIR/.ses beside it. Read when the first session creates its environment
-  // (below), so setting it here still counts; a replica must not report users' models to a third party nor
-  // write outside its directories, however it was started (the local runtime sets it too, Kubernetes may not).
-  process.env.ORT_DISABLE_TELEMETRY = '1';
+  // onnxruntime's telemetry off (see ONNXRUNTIME_ENV): read when the first session below creates its environment,
+  // so setting it here still counts, however the replica was started (the local runtime sets it, Kubernetes may not).
+  Object.assign(process.env, ONNXRUNTIME_ENV);
   // onnxruntime writes its own coloured, non-JSON lines to stderr; its errors reach us as exceptions anyway.
   ort.env.logLevel = 'fatal';
   const base: ort.InferenceSession.SessionOptions = {

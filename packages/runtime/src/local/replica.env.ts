@@ -1,3 +1,4 @@
+import { ONNXRUNTIME_ENV } from '@remotegpu/core';
 import type { RuntimeServiceSpec } from '../runtime.port.js';
 
 /**
@@ -42,8 +43,7 @@ export interface ReplicaDirs {
  * HOME and TMPDIR point into the replica's own directory under the data directory, so that whatever a
  * library writes there (onnxruntime's telemetry queue goes to `$HOME/.cache`, its debug log to `$TMPDIR`)
  * stays in the data directory and goes away with the replica. onnxruntime's telemetry is turned off too
- * (`ORT_DISABLE_TELEMETRY`, read when its first session is created): an inference platform does not report
- * its users' models to a third party.
+ * (core's `ONNXRUNTIME_ENV`): an inference platform does not report its users' models to a third party.
  */
 export function replicaEnv(
   base: Readonly<Record<string, string | undefined>>,
@@ -58,7 +58,7 @@ export function replicaEnv(
   Object.assign(env, {
     HOME: dirs.home,
     TMPDIR: dirs.tmp,
-    ORT_DISABLE_TELEMETRY: '1',
+    ...ONNXRUNTIME_ENV,
     RGPU_MODEL_PATH: spec.model.artifactPath,
     RGPU_MODEL_NAME: spec.model.name,
     RGPU_MODEL_VERSION: spec.model.version,
