@@ -16,10 +16,11 @@ export interface StandaloneProcess {
 }
 
 /** Runs the built `npm start` entry point as a real child process and waits until it listens. */
-export async function spawnStandalone(env: Record<string, string>, timeoutMs = 20_000): Promise<StandaloneProcess> {
+export async function spawnStandalone(env: Record<string, string>, timeoutMs = 20_000, opts: { cwd?: string } = {}): Promise<StandaloneProcess> {
   const child = spawn(process.execPath, [STANDALONE_MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', RGPU_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
