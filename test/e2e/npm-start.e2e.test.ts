@@ -58,6 +58,8 @@ interface NpmStart {
 async function npmStart(dataDir: string): Promise<NpmStart> {
   const npm = spawn('npm', ['start', '--ignore-scripts'], {
     cwd: ROOT,
+    // Its own process group, as a shell's job control gives a command typed at a terminal.
+    detached: true,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root', // npm's own cache and logs
@@ -165,5 +167,13 @@ describe('npm start (real npm, real shell, real replicas)', () => {
     await waitFor(async () => tree.filter(isRunning), (alive) => alive.length === 0, `npm, node and replicas gone after ${signal}`, 20_000);
     await current!.exited;
     console.info(`[npm-start.e2e] ${signal} to npm → npm, platform and replica gone in ${Date.now() - sent} ms`);
+  }, 120_000);
+
+  it("Ctrl-C at a terminal (SIGINT to npm's whole process group) stops the platform and every replica", async () => {
+    const { npmPid, mainPid, replicaPids } = await startWithReplica('ctrl-c');
+    const tree = [npmPid, ...childrenOf(npmPid), mainPid, ...replicaPids];
+    process.kill(-npmPid, 'SIGINT');
+    await waitFor(async () => tree.filter(isRunning), (alive) => alive.length === 0, 'npm, node and replicas gone after Ctrl-C', 20_000);
+    await current!.exited;
   }, 120_000);
 });
