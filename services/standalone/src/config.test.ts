@@ -14,6 +14,7 @@ describe('standalone configuration', () => {
       artifactRoots: [],
       artifactAllowPrivateHosts: false,
       maxBodyBytes: 10 * 1024 * 1024,
+      queueBudgetMs: 3_000,
       graphql: { introspection: true, maxDepth: 8, maxCost: 5000 },
       httpTimeouts: { headersTimeoutMs: 10_000, bodyTimeoutMs: 20_000, bodyMinBytesPerSecond: 1024, keepAliveTimeoutMs: 65_000 },
     });
@@ -29,6 +30,7 @@ describe('standalone configuration', () => {
       RGPU_JWT_SECRET: 'x'.repeat(32),
       RGPU_ARTIFACT_ROOTS: `/srv/models${path.delimiter}/mnt/a`,
       RGPU_GRAPHQL_INTROSPECTION: 'false',
+      RGPU_ROUTER_QUEUE_BUDGET_MS: '1500',
       RGPU_HTTP_HEADERS_TIMEOUT_MS: '5000',
       RGPU_HTTP_BODY_TIMEOUT_MS: '30000',
       RGPU_HTTP_BODY_MIN_BYTES_PER_S: '512',
@@ -41,6 +43,7 @@ describe('standalone configuration', () => {
       storeUrl: 'sqlite:/tmp/rgpu/rgpu.db',
       artifactRoots: ['/srv/models', '/mnt/a'],
       graphql: { introspection: false },
+      queueBudgetMs: 1500,
       httpTimeouts: { headersTimeoutMs: 5000, bodyTimeoutMs: 30_000, bodyMinBytesPerSecond: 512, keepAliveTimeoutMs: 75_000 },
     });
   });

@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   RGPU_ARTIFACT_MAX_BYTES: positiveInt.default(1024 ** 3),
   RGPU_ARTIFACT_FETCH_TIMEOUT_MS: positiveInt.default(60_000),
   RGPU_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  RGPU_ROUTER_QUEUE_BUDGET_MS: positiveInt.default(3_000),
   RGPU_GRAPHQL_INTROSPECTION: bool.default(true),
   RGPU_GRAPHQL_MAX_DEPTH: positiveInt.default(8),
   RGPU_GRAPHQL_MAX_COST: positiveInt.default(5000),
@@ -55,6 +56,8 @@ export interface StandaloneConfig {
   artifactMaxBytes: number;
   artifactFetchTimeoutMs: number;
   maxBodyBytes: number;
+  /** The data plane's queue budget: past it (expected or real), a predict is refused with 429 + Retry-After. */
+  queueBudgetMs: number;
   graphql: { introspection: boolean; maxDepth: number; maxCost: number };
   logLevel: z.infer<typeof EnvSchema>['RGPU_LOG_LEVEL'];
   shutdownGraceMs: number;
@@ -99,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     artifactMaxBytes: e.RGPU_ARTIFACT_MAX_BYTES,
     artifactFetchTimeoutMs: e.RGPU_ARTIFACT_FETCH_TIMEOUT_MS,
     maxBodyBytes: e.RGPU_MAX_BODY_BYTES,
+    queueBudgetMs: e.RGPU_ROUTER_QUEUE_BUDGET_MS,
     graphql: {
       introspection: e.RGPU_GRAPHQL_INTROSPECTION,
       maxDepth: e.RGPU_GRAPHQL_MAX_DEPTH,

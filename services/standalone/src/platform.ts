@@ -89,6 +89,7 @@ export async function startPlatform(
     metrics,
     publicUrl: config.publicUrl,
     maxBodyBytes: config.maxBodyBytes,
+    queueBudgetMs: config.queueBudgetMs,
   });
   await router.start();
   const provisioner = new Provisioner({
