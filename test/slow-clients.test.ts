@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colorClassifierOnnx, COLOR_LABELS, trickleBody, trickleHeaders, type SlowClientOutcome } from '@remotegpu/testkit';
+import { PlatformClient, waitFor } from './support/client.js';
 import { startTestPlatform, type TestPlatform } from './support/platform.js';
+import { subscribeStatuses } from './support/ws.js';
 
 /**
  * The gateway's HTTP server (REST, GraphQL and, in the standalone process, the data plane on the same port)
@@ -103,5 +105,19 @@ describe('gateway: slow clients', () => {
     } as RequestInit);
     expect(uploaded.status).toBe(201);
     expect(performance.now() - started).toBeGreaterThan(1500);
+  });
+
+  it('leaves a graphql-ws connection alone however long it idles past the limits', async () => {
+    const token = await p.token({ sub: 'slow', workspaces: [WS] });
+    const stream = subscribeStatuses(p.url, token, { workspaceId: WS });
+    await stream.connected;
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the 1 s header and body limits
+    expect(stream.ended).toBeUndefined();
+    const api = new PlatformClient(p.url, token);
+    const model = await p.registerColorModel(WS, token, { name: 'idle-socket' });
+    const id = await api.createService({ name: 'idle-socket', workspace_id: WS, model_id: model.modelId, model_version: model.version, gpu: 0 });
+    await waitFor(() => stream.of(id).length, (n) => n > 0, 'a status event on the idle socket', 10_000);
+    expect(stream.ended).toBeUndefined();
+    await stream.dispose();
   });
 });
