@@ -1,3 +1,5 @@
+import type { ServiceStatus } from './service.js';
+
 /**
  * Stable error codes of the public contract (DESIGN §3). They survive process boundaries as plain
  * numbers; `instanceof` does not, so every adapter maps by `code`, never by class.
@@ -91,6 +93,16 @@ export function isStaleWrite(err: unknown): boolean {
   return isAppError(err) && err.code === ErrorCode.Conflict && err.reason === ConflictReason.StaleVersion;
 }
 
+/** A status in words, for messages (the API itself shows the lowercase status name). */
+export const STATUS_WORDS: Readonly<Record<ServiceStatus, Localized>> = {
+  creating: { zh: '创建中', en: 'being created' },
+  running: { zh: '运行中', en: 'running' },
+  updating: { zh: '更新中', en: 'being updated' },
+  stopping: { zh: '停止中', en: 'stopping' },
+  stopped: { zh: '已停止', en: 'stopped' },
+  failed: { zh: '失败', en: 'failed' },
+};
+
 // Factories for the errors every layer raises, so texts stay consistent across REST and GraphQL.
 export const errors = {
   invalidInput(fields: FieldError[]): AppError {
@@ -167,10 +179,15 @@ export const errors = {
       { reason: ConflictReason.StaleVersion },
     );
   },
-  notInStatus(id: string, status: string, action: string): AppError {
+  /** Predict on a service that takes no traffic (stopping, stopped, failed): say so, and that start brings it back. */
+  notServing(id: string, status: ServiceStatus): AppError {
+    const word = STATUS_WORDS[status];
     return new AppError(
       ErrorCode.Conflict,
-      { zh: `推理服务 ${id} 当前状态为 ${status}，不能${action}`, en: `Inference service ${id} is ${status}; cannot ${action}` },
+      {
+        zh: `推理服务 ${id} 当前状态为${word.zh}（${status}），不接受预测请求；请先启动服务（POST /api/v1/inference/services/${id}/start 或 GraphQL startInferenceService）`,
+        en: `Inference service ${id} is ${status} and takes no predictions; start it first (POST /api/v1/inference/services/${id}/start, or the GraphQL mutation startInferenceService)`,
+      },
       { reason: ConflictReason.InvalidStatus },
     );
   },

@@ -33,6 +33,9 @@ export const ServiceStatusEvent = z.object({
   status: serviceStatus,
   previousStatus: serviceStatus.nullable(),
   reason: z.string().nullable(),
+  /** The reason's parameters (status-reasons.ts), so each subscriber words it in its own language. */
+  params: z.record(z.string(), z.union([z.string(), z.number()])).nullable().optional(),
+  /** English wording, for logs and for reasons without a catalog entry. */
   message: z.string().nullable(),
   readyReplicas: z.number().int().nonnegative(),
   replicas: z.number().int().nonnegative(),

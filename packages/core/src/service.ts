@@ -1,3 +1,5 @@
+import type { ReasonParams } from './status-reasons.js';
+
 /** The inference service aggregate: the desired spec a user wrote plus the status the provisioner observed. */
 
 export const SERVICE_STATUSES = ['creating', 'running', 'updating', 'stopping', 'stopped', 'failed'] as const;
@@ -27,7 +29,11 @@ export interface InferenceService extends ServiceSpec {
   description: string;
   desiredState: DesiredState;
   status: ServiceStatus;
+  /** Stable machine-readable code (`insufficient_gpu`…); worded per request from it and `statusParams`. */
   statusReason: string | null;
+  /** The parameters of `statusReason` (see status-reasons.ts); absent on records written before they existed. */
+  statusParams?: ReasonParams | null;
+  /** The English wording, stored for logs and as the fallback for a reason without a catalog entry. */
   statusMessage: string | null;
   readyReplicas: number;
   /** Data-plane addresses of the ready replicas, written by the provisioner; the router routes to these. */
@@ -57,6 +63,8 @@ export interface ServiceEvent {
   type: ServiceEventType;
   status: ServiceStatus;
   reason: string | null;
+  /** Parameters of `reason` (or of the line's type, e.g. `fields` of `updated`), for wording it per request. */
+  params?: ReasonParams | null;
   message: string | null;
   at: string;
 }

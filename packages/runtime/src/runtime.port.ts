@@ -1,4 +1,4 @@
-import type { Preprocessing } from '@remotegpu/core';
+import type { Preprocessing, ReasonParams } from '@remotegpu/core';
 
 /**
  * The Runtime port: where replicas run (local child processes now, Kubernetes Deployments later). It is
@@ -57,6 +57,9 @@ export interface RuntimeCondition {
   type: 'waiting' | 'failed';
   /** Stable machine-readable reason: `insufficient_gpu`, `gpu_request_exceeds_capacity`, `crash_loop`, `model_load_failed`, `image_pull_failed`… */
   reason: string;
+  /** The reason's parameters, so that the API words it per request (core `describeStatusReason`). */
+  params?: ReasonParams;
+  /** English, for logs and for reasons core's catalog does not know. */
   message: string;
 }
 

@@ -19,7 +19,12 @@ describe('local runtime: GPUs', () => {
       serviceId: id,
       generation: 1,
       replicas: [],
-      condition: { type: 'failed', reason: 'gpu_request_exceeds_capacity', message: 'requested 3 GPUs per replica; this machine has 2' },
+      condition: {
+        type: 'failed',
+        reason: 'gpu_request_exceeds_capacity',
+        params: { requested: 3, capacity: 2 },
+        message: 'requested 3 GPUs per replica; this machine has 2',
+      },
     });
     expect(await runtime.capacity()).toEqual({ gpus: 2, freeGpus: 2 });
   });

@@ -146,7 +146,9 @@ export class Reconciler {
         service.id,
         service.version,
         { ...patch, updatedAt: at },
-        statusChanged ? { type: 'status_changed', status: view.status, reason: view.statusReason, message: view.statusMessage, at } : undefined,
+        statusChanged
+          ? { type: 'status_changed', status: view.status, reason: view.statusReason, params: view.statusParams, message: view.statusMessage, at }
+          : undefined,
       );
       if (statusChanged) {
         log.info({ from: service.status, to: view.status, reason: view.statusReason }, 'status changed');

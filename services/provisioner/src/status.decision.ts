@@ -1,11 +1,13 @@
 import {
+  englishStatusMessage,
   nextStatus,
   type InferenceService,
   type ModelVersion,
+  type ReasonParams,
   type ReplicaEndpoint,
   type ServiceStatus,
 } from '@remotegpu/core';
-import type { ReplicaObservation, RuntimeObservation, RuntimeServiceSpec } from '@remotegpu/runtime';
+import type { ReplicaObservation, RuntimeCondition, RuntimeObservation, RuntimeServiceSpec } from '@remotegpu/runtime';
 
 /**
  * The pure half of a reconcile: from the stored record and the runtime's observation to the status the record
@@ -15,6 +17,9 @@ import type { ReplicaObservation, RuntimeObservation, RuntimeServiceSpec } from 
 export interface StatusView {
   status: ServiceStatus;
   statusReason: string | null;
+  /** The reason's parameters: the API words the reason per request from them (core status-reasons.ts). */
+  statusParams: ReasonParams | null;
+  /** English, stored for logs and readers without the catalog. */
   statusMessage: string | null;
   readyReplicas: number;
   endpoints: ReplicaEndpoint[];
@@ -25,6 +30,30 @@ export const REASONS = {
   modelVersionMissing: 'model_version_missing',
   replicasUnavailable: 'replicas_unavailable',
 } as const;
+
+type ReasonFields = Pick<StatusView, 'statusReason' | 'statusParams' | 'statusMessage'>;
+
+const NO_REASON: ReasonFields = { statusReason: null, statusParams: null, statusMessage: null };
+
+/** A reason of the provisioner's own: code and params, and the English words stored beside them. */
+function reason(code: string, params: ReasonParams): ReasonFields {
+  return { statusReason: code, statusParams: params, statusMessage: englishStatusMessage(code, params) };
+}
+
+/** A runtime's condition as the record shows it (its params when the runtime gave them, else only its text). */
+function reasonOf(condition: RuntimeCondition): ReasonFields {
+  return { statusReason: condition.reason, statusParams: condition.params ?? null, statusMessage: condition.message };
+}
+
+function keptReason(service: InferenceService): ReasonFields {
+  return { statusReason: service.statusReason, statusParams: service.statusParams ?? null, statusMessage: service.statusMessage };
+}
+
+function sameParams(a: ReasonParams | null, b: ReasonParams | null): boolean {
+  if (a === null || b === null) return a === b;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
 
 export function runtimeSpec(service: InferenceService, version: ModelVersion): RuntimeServiceSpec {
   return {
@@ -92,39 +121,37 @@ export function decideRunning(service: InferenceService, observation: RuntimeObs
   // A failed service takes no traffic (the gateway answers 409), so it lists no endpoints for the router.
   if (condition?.type === 'failed') {
     const status = nextStatus(baseline, { type: 'fail' });
-    return { ...observed, endpoints: [], status, statusReason: condition.reason, statusMessage: condition.message };
+    return { ...observed, endpoints: [], status, ...reasonOf(condition) };
   }
   // A failure needs a user's start or spec change (the gateway then moves it to creating); replicas that
   // recover on their own do not clear it, so a flapping model cannot look healthy for a moment.
   if (baseline === 'failed') {
-    return { ...observed, endpoints: [], status: baseline, statusReason: service.statusReason, statusMessage: service.statusMessage };
+    return { ...observed, endpoints: [], status: baseline, ...keptReason(service) };
   }
   const converged =
     readyCurrent === service.replicas && current.length === service.replicas && observation.replicas.length === service.replicas;
   if (converged) {
-    return { ...observed, status: nextStatus(baseline, { type: 'replicasReady' }), statusReason: null, statusMessage: null };
+    return { ...observed, status: nextStatus(baseline, { type: 'replicasReady' }), ...NO_REASON };
   }
   // Not all there (yet): creating and updating keep going; a running service that lost a replica stays
   // running (a crash is not a spec change) and says so in its reason.
   const status = nextStatus(baseline, { type: 'replicasLost' });
-  if (condition) return { ...observed, status, statusReason: condition.reason, statusMessage: condition.message };
+  if (condition) return { ...observed, status, ...reasonOf(condition) };
   if (baseline === 'running') {
     return {
       ...observed,
       status,
-      statusReason: REASONS.replicasUnavailable,
-      statusMessage: `${readyCurrent} of ${service.replicas} replicas ready`,
+      ...reason(REASONS.replicasUnavailable, { ready: readyCurrent, desired: service.replicas }),
     };
   }
-  return { ...observed, status, statusReason: null, statusMessage: null };
+  return { ...observed, status, ...NO_REASON };
 }
 
 export function decideModelVersionMissing(service: InferenceService, observation: RuntimeObservation): StatusView {
   const current = observation.replicas.filter((r) => r.generation === service.generation);
   return {
     status: nextStatus(runningBaseline(service), { type: 'fail' }),
-    statusReason: REASONS.modelVersionMissing,
-    statusMessage: `Model ${service.modelId} has no version "${service.modelVersion}"; register it or change model_version`,
+    ...reason(REASONS.modelVersionMissing, { modelId: service.modelId, version: service.modelVersion }),
     readyReplicas: current.filter((r) => r.phase === 'ready').length,
     endpoints: [],
     observedGeneration: service.generation,
@@ -141,8 +168,7 @@ export function decideStopped(service: InferenceService, observation: RuntimeObs
     return {
       status: stopping,
       // Keep what the gateway wrote (`stop_requested`): the runtime has nothing to add while it terminates.
-      statusReason: service.statusReason,
-      statusMessage: service.statusMessage,
+      ...keptReason(service),
       readyReplicas: observation.replicas.filter((r) => r.phase === 'ready').length,
       endpoints: [],
       observedGeneration: service.generation,
@@ -150,8 +176,7 @@ export function decideStopped(service: InferenceService, observation: RuntimeObs
   }
   return {
     status: nextStatus(stopping, { type: 'replicasStopped' }),
-    statusReason: null,
-    statusMessage: null,
+    ...NO_REASON,
     readyReplicas: 0,
     endpoints: [],
     observedGeneration: service.generation,
@@ -168,6 +193,7 @@ export function statusPatch(service: InferenceService, view: StatusView): Partia
   if (view.status !== service.status) patch.status = view.status;
   if (view.statusReason !== service.statusReason) patch.statusReason = view.statusReason;
   if (view.statusMessage !== service.statusMessage) patch.statusMessage = view.statusMessage;
+  if (!sameParams(view.statusParams, service.statusParams ?? null)) patch.statusParams = view.statusParams;
   if (view.readyReplicas !== service.readyReplicas) patch.readyReplicas = view.readyReplicas;
   if (!sameEndpoints(view.endpoints, service.endpoints)) patch.endpoints = view.endpoints;
   if (view.observedGeneration !== service.observedGeneration) patch.observedGeneration = view.observedGeneration;

@@ -62,6 +62,7 @@ export class StatusPublisher {
       status: service.status,
       previousStatus: last?.status ?? opts.previousStatus,
       reason: service.statusReason,
+      params: service.statusParams ?? null,
       message: service.statusMessage,
       readyReplicas: view.readyReplicas,
       endpoints: view.endpoints,
@@ -79,6 +80,7 @@ export class StatusPublisher {
       status: 'stopped',
       previousStatus: this.lastPublished.get(service.id)?.status ?? service.status,
       reason: service.statusReason,
+      params: service.statusParams ?? null,
       message: service.statusMessage,
       readyReplicas: 0,
       endpoints: [],
@@ -93,7 +95,7 @@ export class StatusPublisher {
 
   private async publish(
     service: InferenceService,
-    fields: Pick<ServiceStatusEvent, 'status' | 'previousStatus' | 'reason' | 'message' | 'readyReplicas' | 'endpoints' | 'deleted' | 'correlationId'>,
+    fields: Pick<ServiceStatusEvent, 'status' | 'previousStatus' | 'reason' | 'params' | 'message' | 'readyReplicas' | 'endpoints' | 'deleted' | 'correlationId'>,
   ): Promise<void> {
     const event: ServiceStatusEvent = {
       eventId: randomUUID(),

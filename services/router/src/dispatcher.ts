@@ -168,7 +168,7 @@ export class Dispatcher {
 export function refusalOf(route: ServiceRoute<Exchange>): { error: AppError; outcome: Outcome } | null {
   if (route.deleted) return { error: errors.serviceNotFound(route.serviceId), outcome: 'rejected' };
   if (!acceptsTraffic(route.status)) {
-    return { error: errors.notInStatus(route.serviceId, route.status, 'predict'), outcome: 'rejected' };
+    return { error: errors.notServing(route.serviceId, route.status), outcome: 'rejected' };
   }
   return null;
 }

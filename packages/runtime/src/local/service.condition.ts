@@ -20,6 +20,7 @@ export function conditionOf({ spec, template, replicas, allocator, crashLoopLimi
     return {
       type: 'failed',
       reason: 'gpu_request_exceeds_capacity',
+      params: { requested: spec.gpu, capacity: allocator.total },
       message: `requested ${spec.gpu} GPUs per replica; this machine has ${allocator.total}`,
     };
   }
@@ -30,6 +31,7 @@ export function conditionOf({ spec, template, replicas, allocator, crashLoopLimi
       type: 'failed',
       // Never got as far as listening: the model does not load (bad artifact, missing runtime library…).
       reason: looping.listenedInFailedStarts ? 'crash_loop' : 'model_load_failed',
+      params: { failures: looping.failedStarts, lastFailure: looping.lastFailure ?? '' },
       message: `replica failed to become ready ${looping.failedStarts} times in a row; last: ${looping.lastFailure}`,
     };
   }
@@ -39,6 +41,7 @@ export function conditionOf({ spec, template, replicas, allocator, crashLoopLimi
     return {
       type: 'waiting',
       reason: 'insufficient_gpu',
+      params: { waiting: waiting.length, gpus: spec.gpu, free: allocator.free, total: allocator.total },
       message:
         `${waiting.length} replica(s) waiting for ${spec.gpu} free GPUs each; ` +
         `${allocator.free} of the ${allocator.total} GPUs of this machine are free`,

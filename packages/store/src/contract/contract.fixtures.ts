@@ -21,6 +21,7 @@ export function serviceFixture(overrides: Partial<NewService> = {}): NewService 
     desiredState: 'running',
     status: 'creating',
     statusReason: null,
+    statusParams: null,
     statusMessage: null,
     readyReplicas: 0,
     endpoints: [],

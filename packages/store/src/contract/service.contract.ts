@@ -19,7 +19,9 @@ export function serviceWriteContract(h: StoreHolder): void {
         replicas: 3,
         desiredState: 'stopped',
         status: 'stopping',
-        statusReason: 'UserRequested',
+        statusReason: 'insufficient_gpu',
+        // Reason parameters round-trip with their types, so a message can be worded per request.
+        statusParams: { waiting: 2, gpus: 1, free: 0, total: 4, note: '识别 "x"' },
         statusMessage: 'stop requested by user',
         readyReplicas: 1,
         endpoints: [{ replicaId: 'r-1', url: 'http://127.0.0.1:40001' }],
@@ -40,7 +42,7 @@ export function serviceWriteContract(h: StoreHolder): void {
       const input = serviceFixture({ status: 'creating', createdAt: at(5), updatedAt: at(5) });
       await h.store.services.create(input);
       expect(await h.store.services.listEvents(input.id)).toEqual([
-        { serviceId: input.id, type: 'created', status: 'creating', reason: null, message: null, at: at(5) },
+        { serviceId: input.id, type: 'created', status: 'creating', reason: null, params: null, message: null, at: at(5) },
       ]);
     });
 
@@ -165,6 +167,15 @@ export function serviceWriteContract(h: StoreHolder): void {
       expect((await h.store.services.listEvents(service.id)).map((e) => e.type)).toEqual(['created']);
     });
 
+    it('sets, replaces and clears the status reason parameters', async () => {
+      const { service } = await h.store.services.create(serviceFixture());
+      const waiting = await h.store.services.update(service.id, 1, { statusReason: 'replicas_unavailable', statusParams: { ready: 1, desired: 3 } });
+      expect(waiting.statusParams).toEqual({ ready: 1, desired: 3 });
+      const cleared = await h.store.services.update(service.id, 2, { statusReason: null, statusParams: null });
+      expect(cleared.statusParams).toBeNull();
+      expect((await h.store.services.get(service.id))!.statusParams).toBeNull();
+    });
+
     it('answers 40400 for an unknown id', async () => {
       await expectAppError(h.store.services.update('svc-doesnotexist0000', 1, { replicas: 2 }), ErrorCode.NotFound);
     });
@@ -179,14 +190,14 @@ export function serviceWriteContract(h: StoreHolder): void {
 
     it('appends events in order with the updates that carry them', async () => {
       const { service } = await h.store.services.create(serviceFixture({ createdAt: at(1), status: 'creating' }));
-      const e1 = { type: 'status_changed' as const, status: 'running' as const, reason: 'ReplicasReady', message: '1/1 ready', at: at(2) };
-      const e2 = { type: 'stop_requested' as const, status: 'stopping' as const, reason: null, message: null, at: at(3) };
+      const e1 = { type: 'status_changed' as const, status: 'running' as const, reason: 'replicas_unavailable', params: { ready: 0, desired: 1 }, message: '0 of 1 replicas ready', at: at(2) };
+      const e2 = { type: 'stop_requested' as const, status: 'stopping' as const, reason: null, params: null, message: null, at: at(3) };
       await h.store.services.update(service.id, 1, { status: 'running' }, e1);
       await h.store.services.update(service.id, 2, { status: 'stopping', desiredState: 'stopped' });
       await h.store.services.update(service.id, 3, { status: 'stopping' }, e2);
       const events = await h.store.services.listEvents(service.id);
       expect(events).toEqual([
-        { serviceId: service.id, type: 'created', status: 'creating', reason: null, message: null, at: at(1) },
+        { serviceId: service.id, type: 'created', status: 'creating', reason: null, params: null, message: null, at: at(1) },
         { serviceId: service.id, ...e1 },
         { serviceId: service.id, ...e2 },
       ]);

@@ -1,4 +1,4 @@
-import type { DesiredState, Framework, InferenceService, ReplicaEndpoint, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
+import type { DesiredState, Framework, InferenceService, ReasonParams, ReplicaEndpoint, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
 import type { NewService, ServicePatch } from '../store.port.js';
 import { nameKey } from './sqlite.helpers.js';
 
@@ -18,6 +18,7 @@ export interface ServiceRow {
   desired_state: string;
   status: string;
   status_reason: string | null;
+  status_params: string | null;
   status_message: string | null;
   ready_replicas: number;
   endpoints: string;
@@ -34,6 +35,7 @@ export interface EventRow {
   type: string;
   status: string;
   reason: string | null;
+  params: string | null;
   message: string | null;
   at: string;
 }
@@ -41,7 +43,7 @@ export interface EventRow {
 /** Every column a read returns; `name_key` is internal. */
 export const SERVICE_COLUMNS =
   'id, workspace_id, name, description, model_id, model_version, framework, cpu, memory, gpu, replicas, ' +
-  'desired_state, status, status_reason, status_message, ready_replicas, endpoints, generation, observed_generation, version, ' +
+  'desired_state, status, status_reason, status_params, status_message, ready_replicas, endpoints, generation, observed_generation, version, ' +
   'created_at, updated_at, deleted_at';
 
 export function toService(row: ServiceRow): InferenceService {
@@ -60,6 +62,7 @@ export function toService(row: ServiceRow): InferenceService {
     desiredState: row.desired_state as DesiredState,
     status: row.status as ServiceStatus,
     statusReason: row.status_reason,
+    statusParams: paramsOf(row.status_params),
     statusMessage: row.status_message,
     readyReplicas: row.ready_replicas,
     endpoints: JSON.parse(row.endpoints) as ReplicaEndpoint[],
@@ -96,6 +99,7 @@ export function insertParams(s: NewService): Record<string, unknown> {
     desired_state: s.desiredState,
     status: s.status,
     status_reason: s.statusReason,
+    status_params: s.statusParams ? JSON.stringify(s.statusParams) : null,
     status_message: s.statusMessage,
     ready_replicas: s.readyReplicas,
     endpoints: JSON.stringify(s.endpoints),
@@ -113,9 +117,15 @@ export function toEvent(row: EventRow): ServiceEvent {
     type: row.type as ServiceEventType,
     status: row.status as ServiceStatus,
     reason: row.reason,
+    params: paramsOf(row.params),
     message: row.message,
     at: row.at,
   };
+}
+
+/** A JSON params column: null on rows written before it existed. */
+function paramsOf(text: string | null): ReasonParams | null {
+  return text === null ? null : (JSON.parse(text) as ReasonParams);
 }
 
 type PatchField = Exclude<keyof ServicePatch, 'updatedAt'>;
@@ -134,6 +144,7 @@ export const PATCH_COLUMNS: Record<PatchField, string> = {
   desiredState: 'desired_state',
   status: 'status',
   statusReason: 'status_reason',
+  statusParams: 'status_params',
   statusMessage: 'status_message',
   readyReplicas: 'ready_replicas',
   endpoints: 'endpoints',
@@ -144,7 +155,9 @@ export const PATCH_COLUMNS: Record<PatchField, string> = {
 
 /** A patch value as its column stores it (JSON columns are text). */
 export function columnValue(field: PatchField, patch: ServicePatch): unknown {
-  return field === 'endpoints' ? JSON.stringify(patch.endpoints) : patch[field];
+  if (field === 'endpoints') return JSON.stringify(patch.endpoints);
+  if (field === 'statusParams') return patch.statusParams ? JSON.stringify(patch.statusParams) : null;
+  return patch[field];
 }
 
 /** The fields a patch sets, in a stable order (an absent or `undefined` value leaves the column alone). */

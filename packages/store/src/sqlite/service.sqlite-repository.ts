@@ -28,7 +28,7 @@ interface KeyRow {
 
 export class SqliteServiceRepository implements ServiceRepository {
   private readonly insertService: Database.Statement<[Record<string, unknown>], ServiceRow>;
-  private readonly insertEvent: Database.Statement<[string, string, string, string | null, string | null, string]>;
+  private readonly insertEvent: Database.Statement<[string, string, string, string | null, string | null, string | null, string]>;
   private readonly selectLive: Database.Statement<[string], ServiceRow>;
   private readonly selectAny: Database.Statement<[string], ServiceRow>;
   private readonly selectState: Database.Statement<[string], { version: number; deleted_at: string | null; name: string }>;
@@ -54,7 +54,7 @@ export class SqliteServiceRepository implements ServiceRepository {
       `INSERT INTO services (${INSERT_COLUMNS.join(', ')}, version)
        VALUES (${INSERT_COLUMNS.map((c) => '@' + c).join(', ')}, 1) RETURNING ${SERVICE_COLUMNS}`,
     );
-    this.insertEvent = db.prepare('INSERT INTO service_events (service_id, type, status, reason, message, at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertEvent = db.prepare('INSERT INTO service_events (service_id, type, status, reason, params, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.selectLive = db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services WHERE id = ? AND deleted_at IS NULL`);
     this.selectAny = db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services WHERE id = ?`);
     this.selectState = db.prepare('SELECT version, deleted_at, name FROM services WHERE id = ?');
@@ -62,8 +62,8 @@ export class SqliteServiceRepository implements ServiceRepository {
     this.deleteDeleted = db.prepare('DELETE FROM services WHERE id = ? AND deleted_at IS NOT NULL');
     // The newest `limit` events, handed back oldest first.
     this.selectEvents = db.prepare(
-      `SELECT service_id, type, status, reason, message, at FROM (
-         SELECT id, service_id, type, status, reason, message, at FROM service_events WHERE service_id = ? ORDER BY id DESC LIMIT ?
+      `SELECT service_id, type, status, reason, params, message, at FROM (
+         SELECT id, service_id, type, status, reason, params, message, at FROM service_events WHERE service_id = ? ORDER BY id DESC LIMIT ?
        ) ORDER BY id`,
     );
     this.pruneKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
@@ -145,7 +145,7 @@ export class SqliteServiceRepository implements ServiceRepository {
       if (isUniqueViolation(err)) throw errors.duplicateServiceName(service.name);
       throw err;
     }
-    this.insertEvent.run(service.id, 'created', service.status, null, null, service.createdAt);
+    this.insertEvent.run(service.id, 'created', service.status, null, null, null, service.createdAt);
     if (claim) this.insertKey.run(claim.scope, claim.key, claim.requestHash, service.id, now.toISOString());
     return { service: toService(row), replayed: false };
   }
@@ -175,7 +175,7 @@ export class SqliteServiceRepository implements ServiceRepository {
       if (!state || (state.deleted_at !== null && patch.deletedAt === undefined)) throw errors.serviceNotFound(id);
       throw errors.concurrentModification(id);
     }
-    if (event) this.insertEvent.run(id, event.type, event.status, event.reason, event.message, event.at);
+    if (event) this.insertEvent.run(id, event.type, event.status, event.reason, event.params ? JSON.stringify(event.params) : null, event.message, event.at);
     return toService(row);
   }
 

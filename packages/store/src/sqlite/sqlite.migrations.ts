@@ -101,6 +101,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE services ADD COLUMN endpoints TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE services ADD COLUMN observed_generation INTEGER NOT NULL DEFAULT 0;
   `,
+  // 3: the parameters of a status reason and of a history line (JSON objects), so their words are chosen per
+  // request. NULL on older rows: their stored English message keeps answering for them.
+  `
+  ALTER TABLE services ADD COLUMN status_params TEXT;
+  ALTER TABLE service_events ADD COLUMN params TEXT;
+  `,
 ];
 
 /**

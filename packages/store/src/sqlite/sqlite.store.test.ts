@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@remotegpu/core';
 import { runStoreContract, serviceFixture } from '../contract/store.contract.js';
 import { expectAppError, modelFixture, versionFixture } from '../contract/contract.fixtures.js';
 import type { ServiceListFilter } from '../store.port.js';
 import { serviceListSql } from './service.sqlite-list.js';
-import { MIGRATIONS } from './sqlite.migrations.js';
+import { MIGRATIONS, migrate } from './sqlite.migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite.store.js';
 
 function tempDir(): string {
@@ -60,6 +61,30 @@ describe('SqliteStore', () => {
     expect(second.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(await second.services.get(input.id)).toEqual({ ...input, version: 1 });
     expect(await second.models.get(model.id)).toEqual(model);
+  });
+
+  it('upgrades a database of schema 2: its rows read with null reason params, and new writes store them', async () => {
+    const path = join(dir, 'old.db');
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 2));
+    old
+      .prepare(
+        `INSERT INTO services (id, workspace_id, name, name_key, description, model_id, model_version, framework, cpu, memory, gpu, replicas,
+           desired_state, status, status_reason, status_message, ready_replicas, generation, version, created_at, updated_at)
+         VALUES ('svc-old0000000001', 1, 'old', 'old', '', 1, 'v1', 'onnx', 1, 1073741824, 0, 1, 'running', 'running',
+           'replicas_unavailable', '0 of 1 replicas ready', 0, 1, 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
+      )
+      .run();
+    old.prepare(`INSERT INTO service_events (service_id, type, status, reason, message, at) VALUES ('svc-old0000000001', 'stop_requested', 'stopping', NULL, 'stop requested', '2026-01-01T00:00:00.000Z')`).run();
+    old.close();
+    const store = open({ path });
+    expect(store.migrationsApplied).toBe(MIGRATIONS.length - 2);
+    expect(await store.services.get('svc-old0000000001')).toMatchObject({ statusReason: 'replicas_unavailable', statusParams: null, statusMessage: '0 of 1 replicas ready' });
+    expect(await store.services.listEvents('svc-old0000000001')).toEqual([
+      { serviceId: 'svc-old0000000001', type: 'stop_requested', status: 'stopping', reason: null, params: null, message: 'stop requested', at: '2026-01-01T00:00:00.000Z' },
+    ]);
+    const updated = await store.services.update('svc-old0000000001', 1, { statusParams: { ready: 0, desired: 1 } });
+    expect(updated.statusParams).toEqual({ ready: 0, desired: 1 });
   });
 
   it('refuses a database written by a newer schema', async () => {

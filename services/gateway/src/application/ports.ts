@@ -1,4 +1,4 @@
-import type { InferenceService, Preprocessing, TensorSpec } from '@remotegpu/core';
+import type { InferenceService, Language, Preprocessing, TensorSpec } from '@remotegpu/core';
 import type { Store } from '@remotegpu/store';
 
 export interface Prediction {
@@ -12,9 +12,18 @@ export interface PredictRequest {
   topK?: number;
 }
 
-/** The data plane as the gateway sees it: the router (issue 3) implements it. */
+/**
+ * Per call: the caller's language, so that what a replica says (an image it cannot decode, scores that are not
+ * numbers) comes back in it, and the request id that correlates the logs of every process on the way.
+ */
+export interface PredictCallOptions {
+  language?: Language;
+  requestId?: string;
+}
+
+/** The data plane as the gateway sees it: the router implements it. */
 export interface Predictor {
-  predict(service: InferenceService, request: PredictRequest): Promise<Prediction[]>;
+  predict(service: InferenceService, request: PredictRequest, options?: PredictCallOptions): Promise<Prediction[]>;
 }
 
 export type ArtifactSource = { kind: 'file'; tempPath: string } | { kind: 'uri'; uri: string };

@@ -137,8 +137,10 @@ function statusEvent(
   type: ServiceEvent['type'],
   status: InferenceService['status'],
   message: string,
+  params: ServiceEvent['params'] = null,
 ): Omit<ServiceEvent, 'serviceId'> {
-  return { type, status, reason: null, message, at: deps.now().toISOString() };
+  // `message` is the English line (stored); readers word it per request from type and params (core eventMessageIn).
+  return { type, status, reason: null, params, message, at: deps.now().toISOString() };
 }
 
 function transition(current: InferenceService, action: LifecycleAction) {
@@ -150,7 +152,7 @@ export async function stopService(deps: AppDeps, principal: Principal, id: strin
     if (current.desiredState === 'stopped') return null; // stop is idempotent
     const status = transition(current, { type: 'stop' });
     return {
-      patch: { desiredState: 'stopped', status, statusReason: 'stop_requested', statusMessage: null },
+      patch: { desiredState: 'stopped', status, statusReason: 'stop_requested', statusParams: null, statusMessage: null },
       event: statusEvent(deps, 'stop_requested', status, 'stop requested'),
     };
   });
@@ -163,7 +165,7 @@ export async function startService(deps: AppDeps, principal: Principal, id: stri
     if (current.desiredState === 'running' && current.status !== 'failed') return null; // start is idempotent
     const status = transition(current, { type: 'start' });
     return {
-      patch: { desiredState: 'running', status, statusReason: 'start_requested', statusMessage: null, readyReplicas: 0 },
+      patch: { desiredState: 'running', status, statusReason: 'start_requested', statusParams: null, statusMessage: null, readyReplicas: 0 },
       event: statusEvent(deps, 'start_requested', status, 'start requested'),
     };
   });
@@ -204,11 +206,12 @@ export async function updateService(
       patch.status = status;
       if (status !== current.status) {
         patch.statusReason = 'spec_changed';
+        patch.statusParams = null;
         patch.statusMessage = null;
       }
     }
     const what = [...changed.map((f) => FIELD_NAMES[f]), ...(describes ? ['description'] : [])].join(', ');
-    return { patch, event: statusEvent(deps, 'updated', status, `changed ${what}`) };
+    return { patch, event: statusEvent(deps, 'updated', status, `changed ${what}`, { fields: what }) };
   });
   await deps.intents.publish('update', service);
   return service;
@@ -219,7 +222,7 @@ export async function deleteService(deps: AppDeps, principal: Principal, id: str
   const service = await mutate(deps, principal, id, async (current) => {
     const status = transition(current, { type: 'stop' });
     return {
-      patch: { deletedAt: deps.now().toISOString(), desiredState: 'stopped', status, statusReason: 'delete_requested' },
+      patch: { deletedAt: deps.now().toISOString(), desiredState: 'stopped', status, statusReason: 'delete_requested', statusParams: null, statusMessage: null },
       event: statusEvent(deps, 'delete_requested', status, 'delete requested'),
     };
   });

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import {
   endpointUrl,
+  eventMessageIn,
+  statusMessageIn,
   parseCreateService,
   parseServiceListQuery,
   parseUpdateService,
@@ -74,7 +76,14 @@ export class InferenceServiceResolver {
 
   @FieldResolver(() => [ServiceEventType], { complexity: listComplexity(EXPECTED_EVENTS), description: 'Lifecycle history, oldest first.' })
   async events(@Root() service: InferenceService, @Ctx() ctx: GraphqlContext): Promise<ServiceEvent[]> {
-    return listServiceEvents(ctx.deps, ctx.principal, service.id);
+    const events = await listServiceEvents(ctx.deps, ctx.principal, service.id);
+    return events.map((e) => ({ ...e, message: eventMessageIn(e, ctx.language) }));
+  }
+
+  /** Worded per request (Accept-Language) from statusReason and its parameters; the stored text otherwise. */
+  @FieldResolver(() => String, { nullable: true })
+  statusMessage(@Root() service: InferenceService, @Ctx() ctx: GraphqlContext): string | null {
+    return statusMessageIn(service, ctx.language);
   }
 
   @Mutation(() => InferenceServiceType, {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { Arg, ID, Int, Resolver, Root, Subscription } from 'type-graphql';
-import type { ServiceStatusEvent } from '@remotegpu/core';
+import { Arg, Ctx, ID, Int, Resolver, Root, Subscription } from 'type-graphql';
+import { statusMessageIn, type ServiceStatusEvent } from '@remotegpu/core';
 import { assertCanActIn, visibleWorkspaces, type Principal } from '../application/index.js';
 import { STATUS_TOPIC, type StatusInterest } from '../events/status-fanout.js';
 import { given } from './arguments.js';
@@ -38,9 +38,12 @@ export class StatusSubscriptionResolver {
   })
   inferenceServiceStatusChanged(
     @Root() event: ServiceStatusEvent,
+    @Ctx() ctx: GraphqlContext,
     @Arg('id', () => ID, { nullable: true }) _id?: string | null,
     @Arg('workspaceId', () => Int, { nullable: true }) _workspaceId?: number | null,
   ): ServiceStatusEvent {
-    return event;
+    // Worded in the language of the socket's upgrade request (Accept-Language), from the reason and its params.
+    const message = statusMessageIn({ statusReason: event.reason, statusParams: event.params, statusMessage: event.message }, ctx.language);
+    return { ...event, message };
   }
 }

@@ -1,4 +1,4 @@
-import { endpointUrl, type InferenceService, type ServiceEvent } from '@remotegpu/core';
+import { endpointUrl, eventMessageIn, statusMessageIn, type InferenceService, type Language, type ServiceEvent } from '@remotegpu/core';
 
 /** The seed's snake_case shapes (seed-api.md §1–3); field names must not drift from the document. */
 
@@ -52,7 +52,8 @@ export function toServiceSummary(s: InferenceService, publicUrl: string): Servic
   };
 }
 
-export function toServiceDetail(s: InferenceService, publicUrl: string): ServiceDetailDto {
+/** `status_message` is worded in the request's language from `status_reason` and its parameters. */
+export function toServiceDetail(s: InferenceService, publicUrl: string, lang: Language): ServiceDetailDto {
   return {
     service_id: s.id,
     name: s.name,
@@ -70,11 +71,11 @@ export function toServiceDetail(s: InferenceService, publicUrl: string): Service
     workspace_id: s.workspaceId,
     ready_replicas: s.readyReplicas,
     status_reason: s.statusReason,
-    status_message: s.statusMessage,
+    status_message: statusMessageIn(s, lang),
     updated_at: s.updatedAt,
   };
 }
 
-export function toServiceEvent(e: ServiceEvent): ServiceEventDto {
-  return { type: e.type, status: e.status, reason: e.reason, message: e.message, at: e.at };
+export function toServiceEvent(e: ServiceEvent, lang: Language): ServiceEventDto {
+  return { type: e.type, status: e.status, reason: e.reason, message: eventMessageIn(e, lang), at: e.at };
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { parseCreateService, parsePredict, parseServiceListQuery, parseUpdateService } from '@remotegpu/core';
 import {
   createService,
@@ -14,9 +14,9 @@ import {
   type AppDeps,
 } from '../application/index.js';
 import { sendData, sendNoContent } from '../http/envelope.js';
-import { MESSAGES } from '../http/i18n.js';
+import { languageOf, MESSAGES } from '../http/i18n.js';
 import { requireJson } from '../http/json-body.middleware.js';
-import { principalOf } from '../http/locals.js';
+import { localsOf, principalOf } from '../http/locals.js';
 import { toPage } from './pagination.js';
 import { serviceIdParam } from './route-params.js';
 import { toServiceCreated, toServiceDetail, toServiceEvent, toServiceSummary } from './service.mapper.js';
@@ -24,7 +24,7 @@ import { toServiceCreated, toServiceDetail, toServiceEvent, toServiceSummary } f
 /** Seed routes 1–6 plus start, PATCH and events. Each handler: parse, call one use case, map to the seed shape. */
 export function serviceRoutes(deps: AppDeps): Router {
   const router = Router();
-  const detail = (s: Parameters<typeof toServiceDetail>[0]) => toServiceDetail(s, deps.publicUrl);
+  const detail = (req: Request, s: Parameters<typeof toServiceDetail>[0]) => toServiceDetail(s, deps.publicUrl, languageOf(req.get('accept-language')));
 
   router.post('/inference/services', requireJson, async (req, res) => {
     const input = parseCreateService(req.body);
@@ -44,13 +44,13 @@ export function serviceRoutes(deps: AppDeps): Router {
 
   router.get('/inference/services/:id', async (req, res) => {
     const service = await getService(deps, principalOf(res), serviceIdParam(req.params.id));
-    sendData(req, res, 200, MESSAGES.success, detail(service));
+    sendData(req, res, 200, MESSAGES.success, detail(req, service));
   });
 
   router.patch('/inference/services/:id', requireJson, async (req, res) => {
     const id = serviceIdParam(req.params.id);
     const service = await updateService(deps, principalOf(res), id, parseUpdateService(req.body));
-    sendData(req, res, 200, MESSAGES.serviceUpdated, detail(service));
+    sendData(req, res, 200, MESSAGES.serviceUpdated, detail(req, service));
   });
 
   router.delete('/inference/services/:id', async (req, res) => {
@@ -65,17 +65,19 @@ export function serviceRoutes(deps: AppDeps): Router {
 
   router.post('/inference/services/:id/start', async (req, res) => {
     const service = await startService(deps, principalOf(res), serviceIdParam(req.params.id));
-    sendData(req, res, 200, MESSAGES.serviceStarting, detail(service));
+    sendData(req, res, 200, MESSAGES.serviceStarting, detail(req, service));
   });
 
   router.get('/inference/services/:id/events', async (req, res) => {
     const events = await listServiceEvents(deps, principalOf(res), serviceIdParam(req.params.id));
-    sendData(req, res, 200, MESSAGES.success, { items: events.map(toServiceEvent) });
+    const lang = languageOf(req.get('accept-language'));
+    sendData(req, res, 200, MESSAGES.success, { items: events.map((e) => toServiceEvent(e, lang)) });
   });
 
   router.post('/inference/services/:id/predict', requireJson, async (req, res) => {
     const id = serviceIdParam(req.params.id);
-    const predictions = await predict(deps, principalOf(res), id, parsePredict(req.body));
+    const call = { language: languageOf(req.get('accept-language')), requestId: localsOf(res).requestId };
+    const predictions = await predict(deps, principalOf(res), id, parsePredict(req.body), call);
     sendData(req, res, 200, MESSAGES.success, { predictions: predictions.map((p) => ({ class: p.class, confidence: p.confidence })) });
   });
 

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { errors } from './errors.js';
+import { eventMessageIn, statusMessageIn } from './status-reasons.js';
+
+describe('statusMessageIn', () => {
+  it('words a known reason from its params in the request language', () => {
+    const record = { statusReason: 'gpu_request_exceeds_capacity', statusParams: { requested: 2, capacity: 0 }, statusMessage: 'requested 2 GPUs per replica; this machine has 0' };
+    expect(statusMessageIn(record, 'zh')).toBe('每个副本请求 2 个 GPU，而本机只有 0 个');
+    expect(statusMessageIn(record, 'en')).toBe('requested 2 GPUs per replica; this machine has 0');
+    const missing = { statusReason: 'model_version_missing', statusParams: { modelId: 7, version: 'v9' }, statusMessage: null };
+    expect(statusMessageIn(missing, 'zh')).toBe('模型 7 没有版本 "v9"；请注册该版本或修改 model_version');
+  });
+
+  it('falls back to the stored text for an unknown reason or a row written before params existed', () => {
+    expect(statusMessageIn({ statusReason: 'image_pull_failed', statusParams: { image: 'x' }, statusMessage: 'Back-off pulling image' }, 'zh')).toBe('Back-off pulling image');
+    expect(statusMessageIn({ statusReason: 'replicas_unavailable', statusMessage: '1 of 2 replicas ready' }, 'zh')).toBe('1 of 2 replicas ready');
+    expect(statusMessageIn({ statusReason: 'replicas_unavailable', statusParams: { ready: 1 }, statusMessage: 'old' }, 'zh')).toBe('old');
+    expect(statusMessageIn({ statusReason: null, statusParams: null, statusMessage: null }, 'en')).toBeNull();
+  });
+});
+
+describe('eventMessageIn', () => {
+  it("words the gateway's history lines by type, and status changes by reason", () => {
+    expect(eventMessageIn({ type: 'stop_requested', reason: null, message: 'stop requested' }, 'zh')).toBe('已请求停止');
+    expect(eventMessageIn({ type: 'stop_requested', reason: null, message: 'stop requested' }, 'en')).toBe('stop requested');
+    expect(eventMessageIn({ type: 'updated', reason: null, params: { fields: 'model_version, replicas' }, message: 'changed model_version, replicas' }, 'zh')).toBe('修改了 model_version, replicas');
+    // An `updated` line from before params: its stored text.
+    expect(eventMessageIn({ type: 'updated', reason: null, params: null, message: 'changed replicas' }, 'zh')).toBe('changed replicas');
+    const change = { type: 'status_changed' as const, reason: 'replicas_unavailable', params: { ready: 1, desired: 3 }, message: '1 of 3 replicas ready' };
+    expect(eventMessageIn(change, 'zh')).toBe('3 个副本中 1 个就绪');
+    expect(eventMessageIn({ type: 'created', reason: null, message: null }, 'en')).toBeNull();
+  });
+});
+
+describe('errors.notServing (409 on predict)', () => {
+  it('says in one language that the service must be started', () => {
+    const err = errors.notServing('svc-abc', 'stopping');
+    expect(err.localized.zh).toBe(
+      '推理服务 svc-abc 当前状态为停止中（stopping），不接受预测请求；请先启动服务（POST /api/v1/inference/services/svc-abc/start 或 GraphQL startInferenceService）',
+    );
+    expect(err.localized.en).toBe(
+      'Inference service svc-abc is stopping and takes no predictions; start it first (POST /api/v1/inference/services/svc-abc/start, or the GraphQL mutation startInferenceService)',
+    );
+    expect(err.localized.en).not.toMatch(/[\u4e00-\u9fff]/);
+    expect(errors.notServing('svc-abc', 'failed').localized.zh).toMatch(/当前状态为失败（failed）/);
+  });
+});
