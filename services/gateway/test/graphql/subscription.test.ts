@@ -109,6 +109,22 @@ describe('GraphQL subscription inferenceServiceStatusChanged (graphql-ws)', () =
     expect(sub.errors).toEqual([]);
   });
 
+  it('words the message from reason and params in the socket’s language (Accept-Language of the upgrade), Chinese by default', async () => {
+    const token = await p.token({ sub: 'alice', workspaces: [ALICE_WS] });
+    const service = newServiceId();
+    const english = subscribeStatus(connect({ token, language: 'en' }).client, { id: service });
+    const chinese = subscribeStatus(connect({ token }).client, { id: service });
+    await ready(english, service, ALICE_WS);
+    await ready(chinese, service, ALICE_WS);
+    const params = { waiting: 1, gpus: 2, free: 0, total: 1 };
+    await publish(service, ALICE_WS, 'creating', { reason: 'insufficient_gpu', params, message: 'stored English text' });
+    const worded = (sub: StatusSubscription) => () => sub.events.some((e) => e.reason === 'insufficient_gpu');
+    await waitUntil(worded(english), 'the English subscriber got the event');
+    await waitUntil(worded(chinese), 'the Chinese subscriber got the event');
+    expect(english.events.find((e) => e.reason === 'insufficient_gpu')!.message).toBe('1 replica(s) waiting for 2 free GPUs each; 0 of the 1 GPUs of this machine are free');
+    expect(chinese.events.find((e) => e.reason === 'insufficient_gpu')!.message).toBe('1 个副本正在等待各 2 个空闲 GPU；本机 1 个 GPU 中有 0 个空闲');
+  });
+
   it('shows nothing of another workspace’s services', async () => {
     const alice = connect({ token: await p.token({ sub: 'alice', workspaces: [ALICE_WS] }) });
     const bob = connect({ token: await p.token({ sub: 'bob', workspaces: [BOB_WS] }) });
