@@ -74,7 +74,14 @@ export async function checkServable(
 }
 
 async function probe(path: string, plan: ImageClassifierPlan, field: ArtifactField): Promise<void> {
-  const session = await InferenceSession.create(path, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  // One thread that never spins: the gateway may share its process (and CPUs) with the data plane.
+  const session = await InferenceSession.create(path, {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3,
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
   try {
     const [, , height, width] = plan.inputDims;
     const image = new Tensor('float32', new Float32Array(3 * height * width), plan.inputDims);
