@@ -313,7 +313,7 @@ describe('lists and ids', () => {
     ['GET', '/api/v1/models/99999999999'],
     ['GET', '/api/v1/models/999999'],
     ['GET', '/api/v1/nothing-here'],
-    ['PUT', '/api/v1/inference/services'],
+    ['PUT', '/api/v1/inference/nothing-here'],
     ['GET', '/nothing-here'],
   ])('%s %s → 404 envelope', async (method, urlPath) => {
     const res = await call(`404: ${method} ${urlPath}`, method, urlPath, method === 'PATCH' ? { body: { replicas: 1 } } : {});
