@@ -124,9 +124,10 @@ describe('npm start (real npm, real shell, real replicas)', () => {
     const npmPid = current.npm.pid!;
     seen.add(npmPid);
     for (const pid of childrenOf(npmPid)) seen.add(pid); // the script's shell, if it did not exec
-    const mainPid = platformUnder(npmPid);
-    expect(mainPid, `the platform process under npm:\n${current.output()}`).toBeDefined();
-    seen.add(mainPid!);
+    const found = platformUnder(npmPid);
+    if (found === undefined) throw new Error(`no platform process under npm:\n${current.output()}`);
+    const mainPid = found;
+    seen.add(mainPid);
     const api = new PlatformClient(current.url, await signToken(SECRET, { sub: 'npm-start', workspaces: [WS] }));
     const modelId = await api.createModel(WS, `npm-start-${name}`);
     await api.uploadColorVersion(modelId, 'v1');
@@ -135,7 +136,7 @@ describe('npm start (real npm, real shell, real replicas)', () => {
     const replicas = replicasOfParent(mainPid).filter((r) => r.serviceId === id);
     expect(replicas).toHaveLength(1);
     for (const r of replicas) seen.add(r.pid);
-    return { npmPid, mainPid: mainPid!, replicaPids: replicas.map((r) => r.pid) };
+    return { npmPid, mainPid, replicaPids: replicas.map((r) => r.pid) };
   }
 
   it('starts replicas with an allow-listed environment: no JWT secret, no unknown variable, HOME and TMPDIR in the data dir', async () => {
