@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that load onnxruntime themselves (testkit's model checks) must not write its telemetry to ~/.cache
+    // and the temp dir either (see core's ONNXRUNTIME_ENV; the platform and the model server set it on their own).
+    env: { ORT_DISABLE_TELEMETRY: '1' },
   },
 });
