@@ -28,7 +28,10 @@ export async function spawnStandalone(env: Record<string, string>, timeoutMs = 2
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`standalone did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a platform that never said it listens must not outlive the test
+      reject(new Error(`standalone did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       const tokenPrinted = Boolean(env.RGPU_JWT_SECRET) || /Admin token[^\n]*\n\n\s+\S+\n/.test(out);
