@@ -79,7 +79,10 @@ async function npmStart(dataDir: string): Promise<NpmStart> {
   npm.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not listen within 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      process.kill(-npm.pid!, 'SIGKILL'); // npm and whatever it started so far (its process group)
+      reject(new Error(`npm start did not listen within 30 s:\n${out}`));
+    }, 30_000);
     const check = () => {
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m) {
