@@ -8,6 +8,16 @@ export interface SubscribeOptions {
    * groups / a JetStream durable consumer). Without a group every subscriber gets every event.
    */
   group?: string;
+  /**
+   * Group subscriptions on a durable adapter: an event whose handler throws (or rejects) is redelivered with
+   * backoff, at most this many deliveries in all; the handler's promise is the acknowledgement.
+   */
+  maxDeliver?: number;
+  /**
+   * Called once when an event is given up after its last failed delivery, so the consumer can make the failure
+   * visible (the provisioner writes a readable reason on the service). Never a silent drop.
+   */
+  onGiveUp?: (event: EventMap[EventName], error: unknown, deliveries: number) => void | Promise<void>;
 }
 
 export interface Subscription {
@@ -24,5 +34,12 @@ export interface Subscription {
 export interface EventBus {
   publish<K extends EventName>(name: K, event: EventMap[K]): Promise<void>;
   subscribe<K extends EventName>(name: K, handler: EventHandler<K>, options?: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Fires after the connection to the broker came back: events may have been missed meanwhile, so consumers that
+   * keep derived state (routing table, subscriptions) re-read the store. Returns an unsubscribe function.
+   */
+  onReconnect(listener: () => void): () => void;
+  /** For `/readyz`: true while the bus can publish and deliver (connected, not closed). */
+  isReady(): boolean;
   close(): Promise<void>;
 }

@@ -121,6 +121,15 @@ export class InProcessBus implements EventBus {
     return { unsubscribe: async () => this.remove(mailbox) };
   }
 
+  /** One process, no broker: there is no connection to lose, so this never fires. */
+  onReconnect(_listener: () => void): () => void {
+    return () => {};
+  }
+
+  isReady(): boolean {
+    return !this.closed;
+  }
+
   /** Stops delivery: queued events are dropped, later publishes and subscribes reject. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
