@@ -8,3 +8,5 @@ export { tempDir } from './temp.js';
 export type { TempDir } from './temp.js';
 export { trickleBody, trickleHeaders } from './slow-client.js';
 export type { SlowClientOptions, SlowClientOutcome } from './slow-client.js';
+export { NATS_URL, startNatsServer } from './nats-server.js';
+export type { NatsServerProcess } from './nats-server.js';

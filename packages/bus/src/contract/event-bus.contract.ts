@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newServiceId, type EventMap, type EventName } from '@remotegpu/core';
-import type { EventBus, Subscription } from '../event-bus.port.js';
+import type { EventBus, SubscribeOptions, Subscription } from '../event-bus.port.js';
 import { InvalidEventError } from '../event-validation.js';
 import { intentEventFixture, sleep, statusEventFixture, waitUntil } from './contract.fixtures.js';
 
@@ -17,6 +17,21 @@ export interface EventBusContractOptions {
    * negative checks (unsubscribe, no duplicates) wait this long; everything else waits for an outcome.
    */
   quietPeriodMs?: number;
+  /**
+   * Durable adapters (NATS JetStream): the group handler's promise is the acknowledgement, a throw brings the
+   * event back to the group, and after `maxDeliver` deliveries `onGiveUp` is called once. The in-process bus
+   * keeps no log of events to redeliver from (it hands each event to a mailbox once and logs a failure): in one
+   * process a failed reconcile is repaired by the provisioner's resync, which a crash would need anyway.
+   */
+  redeliversFailedGroupEvents?: boolean;
+  /**
+   * The adapter recognises a re-published `eventId` and delivers it once (JetStream's duplicate window on
+   * `Nats-Msg-Id`). The in-process bus needs no such guard: an in-process publish cannot half-fail, so its
+   * callers never retry one.
+   */
+  dedupesEventIds?: boolean;
+  /** The longest redelivery delay the adapter under test uses; the negative checks after a redelivery wait this too. */
+  maxRedeliveryDelayMs?: number;
 }
 
 /**
@@ -28,6 +43,7 @@ export interface EventBusContractOptions {
  */
 export function runEventBusContract(name: string, factory: () => Promise<EventBusUnderTest>, options: EventBusContractOptions = {}): void {
   const quietPeriodMs = options.quietPeriodMs ?? 150;
+  const redeliveryQuietMs = quietPeriodMs + (options.maxRedeliveryDelayMs ?? 0);
 
   describe(`EventBus contract: ${name}`, () => {
     let current: EventBusUnderTest | undefined;
@@ -40,7 +56,7 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
     /** Subscribes and records this test's events (by serviceId) in arrival order. */
     async function collect<K extends EventName>(
       event: K,
-      opts: { group?: string; onEvent?: (e: EventMap[K]) => void | Promise<void> } = {},
+      opts: { group?: string; onEvent?: (e: EventMap[K]) => void | Promise<void> } & Omit<SubscribeOptions, 'group'> = {},
     ): Promise<{ events: EventMap[K][]; subscription: Subscription }> {
       const events: EventMap[K][] = [];
       const subscription = await bus().subscribe(
@@ -50,7 +66,7 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
           events.push(e);
           return opts.onEvent?.(e);
         },
-        { group: opts.group },
+        { group: opts.group, maxDeliver: opts.maxDeliver, onGiveUp: opts.onGiveUp },
       );
       return { events, subscription };
     }
@@ -182,6 +198,72 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
         () => [throwing, rejecting].every((s) => s.events.some((e) => e.eventId === events[1].eventId)),
         'the failing subscribers got the later event too',
       );
+    });
+
+    it('reports ready while open and not after close; onReconnect hands back an unsubscribe function', async () => {
+      expect(bus().isReady()).toBe(true);
+      const stopListening = bus().onReconnect(() => undefined);
+      expect(typeof stopListening).toBe('function');
+      stopListening();
+      await bus().close();
+      expect(bus().isReady()).toBe(false);
+    });
+
+    it.runIf(options.redeliversFailedGroupEvents === true)('brings an event back to the group after its handler threw, until a delivery succeeds', async () => {
+      const group = uniqueGroup('retry');
+      const giveUps: unknown[] = [];
+      let failuresLeft = 2;
+      const member = await collect('service.intent', {
+        group,
+        maxDeliver: 5,
+        onGiveUp: (e) => void giveUps.push(e),
+        onEvent: async () => {
+          if (failuresLeft-- > 0) throw new Error('reconcile failure (expected by the test)');
+        },
+      });
+      const event = intent();
+      await bus().publish('service.intent', event);
+      await waitUntil(() => member.events.length >= 3, 'the event came back twice after failing');
+      await sleep(redeliveryQuietMs); // an acknowledged event must not come back
+      expect(member.events.map((e) => e.eventId)).toEqual([event.eventId, event.eventId, event.eventId]);
+      expect(giveUps).toEqual([]);
+    });
+
+    it.runIf(options.redeliversFailedGroupEvents === true)('gives an event up after maxDeliver failed deliveries: onGiveUp once, and the group goes on', async () => {
+      const group = uniqueGroup('poison');
+      const giveUps: { eventId: string; message: string; deliveries: number }[] = [];
+      const poison = intent({ intent: 'create' });
+      const member = await collect('service.intent', {
+        group,
+        maxDeliver: 3,
+        onGiveUp: (e, err, deliveries) => void giveUps.push({ eventId: e.eventId, message: (err as Error).message, deliveries }),
+        onEvent: async (e) => {
+          if (e.eventId === poison.eventId) throw new Error('always fails (expected by the test)');
+        },
+      });
+      await bus().publish('service.intent', poison);
+      await waitUntil(() => giveUps.length >= 1, 'the poison event was given up');
+      const healthy = intent({ intent: 'stop' });
+      await bus().publish('service.intent', healthy);
+      await waitUntil(() => member.events.some((e) => e.eventId === healthy.eventId), 'a later event still reached the group');
+      await sleep(redeliveryQuietMs);
+      expect(giveUps).toEqual([{ eventId: poison.eventId, message: 'always fails (expected by the test)', deliveries: 3 }]);
+      expect(member.events.filter((e) => e.eventId === poison.eventId)).toHaveLength(3);
+    });
+
+    it.runIf(options.dedupesEventIds === true)('delivers a re-published eventId once, to plain and group subscribers', async () => {
+      const plain = await collect('service.status');
+      const member = await collect('service.status', { group: uniqueGroup('dedupe') });
+      const event = status({ generation: 1 });
+      await bus().publish('service.status', event);
+      await bus().publish('service.status', event); // a publisher retrying after a lost acknowledgement
+      await bus().publish('service.status', { ...event, message: 'the retry carries the same id' });
+      const sentinel = status({ generation: 2 });
+      await bus().publish('service.status', sentinel);
+      await waitUntil(() => plain.events.length >= 2 && member.events.length >= 2, 'the sentinel arrived');
+      await sleep(quietPeriodMs);
+      for (const s of [plain, member]) expect(s.events.map((e) => e.eventId)).toEqual([event.eventId, sentinel.eventId]);
+      expect(plain.events[0]).toEqual(event);
     });
 
     it('refuses publish and subscribe after close, and closes idempotently', async () => {

@@ -1,0 +1,99 @@
+import type { EventMap, EventName } from '@remotegpu/core';
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
+import type { BusLogger } from '../bus-logger.js';
+import type { ResolvedNatsBusOptions } from './nats-bus.options.js';
+import { decodeEvent } from './nats.codec.js';
+import { eventFilter } from './nats.subjects.js';
+
+type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
+
+export interface FanoutSubscriptionDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  options: ResolvedNatsBusOptions;
+  logger: BusLogger;
+  name: EventName;
+  handler: AnyHandler;
+}
+
+/**
+ * A plain subscription: every subscriber gets every event stored after it subscribed, through its own
+ * JetStream *ordered consumer* (ephemeral, in memory, no acks), rather than a core NATS subscription:
+ *  - it delivers what the stream stored, so a publish retried with the same eventId (de-duplicated by the
+ *    stream) reaches subscribers once; a core subscription would see every retry;
+ *  - it is gap-free: the client tracks the stream sequence and, after a reconnect, a broker restart or a
+ *    missed heartbeat, recreates the consumer from the next sequence, so a short outage loses nothing that
+ *    the stream kept (consumers still re-read the store on `onReconnect`, as the port asks);
+ *  - it starts at the stream's next sequence read before `subscribe` resolves, so every event published
+ *    after `subscribe` resolved is delivered, whatever the consumer creation's timing.
+ * The price is one consumer per subscription on the server (a gateway or router holds one or two).
+ * Handlers run one at a time in stream order; a throwing handler is logged and the next event follows.
+ */
+export class FanoutSubscription {
+  private readonly queue: JsMsg[] = [];
+  private consumer: Consumer | undefined;
+  private messages: ConsumerMessages | undefined;
+  private draining = false;
+  private current: Promise<void> | undefined;
+  private active = true;
+
+  constructor(private readonly deps: FanoutSubscriptionDeps) {}
+
+  async start(): Promise<void> {
+    const { js, jsm, options, name } = this.deps;
+    const { state } = await jsm.streams.info(options.streamName);
+    this.consumer = await js.consumers.get(options.streamName, {
+      filterSubjects: eventFilter(options.subjectPrefix, name),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: state.last_seq + 1,
+    });
+    this.messages = await this.consumer.consume({ callback: (msg) => this.receive(msg) });
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    this.queue.length = 0;
+    await this.messages?.close().catch(() => undefined);
+    // Best effort: an ordered consumer left behind expires on the server after its inactivity threshold.
+    await this.consumer?.delete().catch(() => undefined);
+    if (this.current) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.current, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  private receive(msg: JsMsg): void {
+    if (!this.active) return;
+    this.queue.push(msg);
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let msg = this.queue.shift(); msg && this.active; msg = this.queue.shift()) {
+        this.current = this.handle(msg);
+        await this.current;
+        this.current = undefined;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const { name, logger } = this.deps;
+    const decoded = decodeEvent(name, msg.data);
+    if (!decoded.ok) {
+      logger.warn({ event: name, subject: msg.subject, streamSeq: msg.info.streamSequence, err: decoded.error }, 'bus: dropped an invalid event');
+      return;
+    }
+    try {
+      await this.deps.handler(decoded.event);
+    } catch (err) {
+      logger.error({ event: name, eventId: decoded.event.eventId, err }, 'bus: event handler failed');
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import type { EventMap, EventName } from '@remotegpu/core';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import type { BusLogger } from '../bus-logger.js';
+import type { SubscribeOptions } from '../event-bus.port.js';
+import { nakDelay, type ResolvedNatsBusOptions } from './nats-bus.options.js';
+import { decodeEvent } from './nats.codec.js';
+
+type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
+
+interface Held {
+  msg: JsMsg;
+  receivedAt: number;
+}
+
+export interface GroupSubscriptionDeps {
+  js: JetStreamClient;
+  options: ResolvedNatsBusOptions;
+  logger: BusLogger;
+  name: EventName;
+  group: string;
+  consumerName: string;
+  /** Deliveries in all before the event is given up (the consumer's MaxDeliver). */
+  maxDeliver: number;
+  handler: AnyHandler;
+  onGiveUp: SubscribeOptions['onGiveUp'];
+}
+
+/**
+ * One member of a group on the group's durable pull consumer. Events are handled one at a time in arrival
+ * order, as by the in-process bus. The handler's promise is the acknowledgement: resolved → ack; thrown →
+ * nak with an exponential delay, until the last delivery, where `onGiveUp` is called once and the event is
+ * terminated (never redelivered forever, never dropped without a trace). Every event this member holds, the
+ * one being handled and those waiting behind it, is kept alive with "in progress" signals, so a long
+ * reconcile does not let AckWait hand it to another member, and waiting events do not use up deliveries.
+ */
+export class GroupSubscription {
+  private readonly queue: Held[] = [];
+  private readonly held = new Set<Held>();
+  private messages: ConsumerMessages | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private draining = false;
+  private current: Promise<void> | undefined;
+  private active = true;
+
+  constructor(private readonly deps: GroupSubscriptionDeps) {}
+
+  async start(): Promise<void> {
+    const { js, options } = this.deps;
+    const consumer = await js.consumers.get(options.streamName, this.deps.consumerName);
+    this.messages = await consumer.consume({ max_messages: options.group.batch, callback: (msg) => this.receive(msg) });
+    const every = Math.max(250, Math.floor(options.group.ackWaitMs / 3));
+    this.keepAlive = setInterval(() => this.signalInProgress(), every);
+    this.keepAlive.unref();
+  }
+
+  /**
+   * Leaves the group: no more pulls; events received but not started go back at once (nak without delay) to
+   * the other members; the event being handled may finish (and be acked) within `timeoutMs`.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    clearInterval(this.keepAlive);
+    await this.messages?.close().catch(() => undefined);
+    for (const item of this.queue.splice(0)) this.release(item, () => item.msg.nak());
+    if (this.current) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.current, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  private receive(msg: JsMsg): void {
+    const item = { msg, receivedAt: Date.now() };
+    if (!this.active) {
+      msg.nak();
+      return;
+    }
+    this.held.add(item);
+    this.queue.push(item);
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let item = this.queue.shift(); item && this.active; item = this.queue.shift()) {
+        this.current = this.handle(item);
+        await this.current;
+        this.current = undefined;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(item: Held): Promise<void> {
+    const { name, group, logger } = this.deps;
+    const { msg } = item;
+    const deliveries = msg.info.deliveryCount;
+    const decoded = decodeEvent(name, msg.data);
+    if (!decoded.ok) {
+      logger.warn({ event: name, group, subject: msg.subject, streamSeq: msg.info.streamSequence, err: decoded.error }, 'bus: dropped an invalid event');
+      this.release(item, () => msg.term('invalid event'));
+      return;
+    }
+    const event = decoded.event;
+    try {
+      await this.deps.handler(event);
+      this.release(item, () => msg.ack());
+    } catch (err) {
+      if (deliveries >= this.deps.maxDeliver) {
+        await this.giveUp(event, err, deliveries);
+        this.release(item, () => msg.term('handler failed on every delivery'));
+        return;
+      }
+      const delayMs = nakDelay(this.deps.options.group, deliveries);
+      logger.warn({ event: name, eventId: event.eventId, group, deliveries, retryInMs: delayMs, err }, 'bus: event handler failed; redelivering');
+      this.release(item, () => msg.nak(delayMs));
+    }
+  }
+
+  private async giveUp(event: EventMap[EventName], err: unknown, deliveries: number): Promise<void> {
+    const { name, group, logger, onGiveUp } = this.deps;
+    logger.error({ event: name, eventId: event.eventId, serviceId: event.serviceId, group, deliveries, err }, 'bus: event given up after its last delivery');
+    try {
+      await onGiveUp?.(event, err, deliveries);
+    } catch (giveUpErr) {
+      logger.error({ event: name, eventId: event.eventId, group, err: giveUpErr }, 'bus: onGiveUp failed');
+    }
+  }
+
+  /** Settles an event once; a closed connection cannot settle it, and the server then redelivers it after AckWait. */
+  private release(item: Held, settle: () => void): void {
+    this.held.delete(item);
+    try {
+      settle();
+    } catch (err) {
+      this.deps.logger.warn({ event: this.deps.name, group: this.deps.group, err }, 'bus: could not settle an event; it will be redelivered');
+    }
+  }
+
+  private signalInProgress(): void {
+    const now = Date.now();
+    for (const item of this.held) {
+      if (now - item.receivedAt > this.deps.options.group.maxInProgressMs) continue;
+      try {
+        item.msg.working();
+      } catch {
+        // Disconnected: the server redelivers after AckWait if we cannot reach it in time; nothing else to do.
+      }
+    }
+  }
+}
