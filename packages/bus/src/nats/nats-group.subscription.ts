@@ -1,9 +1,10 @@
 import type { EventMap, EventName } from '@remotegpu/core';
-import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from 'nats';
 import type { BusLogger } from '../bus-logger.js';
 import type { SubscribeOptions } from '../event-bus.port.js';
 import { nakDelay, type ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { decodeEvent } from './nats.codec.js';
+import { GiveUpAdvisoryWatcher } from './nats-giveup.advisory.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
 
@@ -13,7 +14,9 @@ interface Held {
 }
 
 export interface GroupSubscriptionDeps {
+  nc: NatsConnection;
   js: JetStreamClient;
+  jsm: JetStreamManager;
   options: ResolvedNatsBusOptions;
   logger: BusLogger;
   name: EventName;
@@ -37,6 +40,7 @@ export class GroupSubscription {
   private readonly queue: Held[] = [];
   private readonly held = new Set<Held>();
   private messages: ConsumerMessages | undefined;
+  private advisories: GiveUpAdvisoryWatcher | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private draining = false;
   private current: Promise<void> | undefined;
@@ -45,7 +49,11 @@ export class GroupSubscription {
   constructor(private readonly deps: GroupSubscriptionDeps) {}
 
   async start(): Promise<void> {
-    const { js, options } = this.deps;
+    const { js, options, onGiveUp } = this.deps;
+    if (onGiveUp) {
+      this.advisories = new GiveUpAdvisoryWatcher({ ...this.deps, streamName: options.streamName, onGiveUp });
+      await this.advisories.start();
+    }
     const consumer = await js.consumers.get(options.streamName, this.deps.consumerName);
     this.messages = await consumer.consume({ max_messages: options.group.batch, callback: (msg) => this.receive(msg) });
     const every = Math.max(250, Math.floor(options.group.ackWaitMs / 3));
@@ -61,6 +69,7 @@ export class GroupSubscription {
     if (!this.active) return;
     this.active = false;
     clearInterval(this.keepAlive);
+    this.advisories?.stop();
     await this.messages?.close().catch(() => undefined);
     for (const item of this.queue.splice(0)) this.release(item, () => item.msg.nak());
     if (this.current) {

@@ -161,7 +161,9 @@ export class NatsBus implements EventBus {
     if (!Number.isInteger(maxDeliver) || maxDeliver < 1) throw new Error(`maxDeliver must be a positive integer, got ${maxDeliver}`);
     const info = await ensureGroupConsumer(this.jsm, this.options, { group, event: name, maxDeliver });
     return new GroupSubscription({
+      nc: this.nc,
       js: this.js,
+      jsm: this.jsm,
       options: this.options,
       logger: this.logger,
       name,
