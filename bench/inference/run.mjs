@@ -2,9 +2,13 @@
 //  A. predictions/s and p50/p99 latency at fixed concurrency, on the demo model and on a trivial echo backend,
 //     (1) straight to the replica, (2) through our router, (3) through nginx as a reverse proxy (skipped with a
 //     notice when nginx is absent), with ratios;
+//  F. a flood (issue 6 point 7): BENCH_FLOOD_CLIENTS (400) concurrent clients on 1 replica of the demo model through
+//     the router, with its queue budget (default) and without one (the earlier behaviour): admitted-request
+//     p50/p99, refusal rate and how fast refusals come;
 //  B. create → running time (p50) and status event → GraphQL subscriber latency (p99) on the whole platform.
 // Load comes from wrk (C, one thread) when installed, else from a Node keep-alive client (noted in the output).
-// Knobs: BENCH_DURATION_S (4), BENCH_ROUNDS (3), BENCH_CONCURRENCY (8), BENCH_CREATES (8).
+// Knobs: BENCH_DURATION_S (4), BENCH_ROUNDS (3), BENCH_CONCURRENCY (8), BENCH_CREATES (8), BENCH_FLOOD_CLIENTS (400),
+// BENCH_FLOOD_DURATION_S (10), BENCH_PARTS (data,flood,control: which tables to run).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -25,6 +29,12 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CREATES = Number(process.env.BENCH_CREATES ?? 8);
+const FLOOD_CLIENTS = Number(process.env.BENCH_FLOOD_CLIENTS ?? 400);
+const FLOOD_DURATION_S = Number(process.env.BENCH_FLOOD_DURATION_S ?? 10);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'data,flood,control').split(',').map((part) => part.trim()));
+/** A queue budget no request reaches: the router as it was before admission had deadlines (256-deep queue only). */
+const NO_QUEUE_BUDGET_MS = 3_600_000;
+const SLOW_SERVICE_MS = 50;
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const children = [];
 
@@ -190,6 +200,12 @@ async function dataPlaneTable(dir, model) {
   });
   const echo = await launch(process.execPath, [path.join(HERE, 'echo-server.mjs')]);
   const backends = { demo: `http://127.0.0.1:${replica.port}`, echo: `http://127.0.0.1:${echo.port}` };
+  // For the flood: a replica stand-in that serves one request at a time, 50 ms each (20 req/s).
+  const slow = PARTS.has('flood') ? await launch(process.execPath, [path.join(HERE, 'echo-server.mjs'), String(SLOW_SERVICE_MS)]) : null;
+  if (slow) {
+    serviceIds.slow = newServiceId();
+    backends.slow = `http://127.0.0.1:${slow.port}`;
+  }
 
   const dbPath = path.join(dir, 'router.db');
   const store = openSqliteStore({ path: dbPath });
@@ -222,6 +238,17 @@ async function dataPlaneTable(dir, model) {
     }
   }
 
+  const lines = [];
+  if (PARTS.has('data')) lines.push(...(await throughputTables({ load, loadName, targets, body, nginx })));
+  if (PARTS.has('flood')) {
+    if (lines.length) lines.push('');
+    lines.push(...(await floodTable({ dbPath, serviceIds, token, body })));
+  }
+  for (const c of [replica.child, echo.child, router.child, slow?.child]) c?.stdin.end();
+  return lines;
+}
+
+async function throughputTables({ load, loadName, targets, body, nginx }) {
   // Warm-up, not recorded: JIT, keep-alive pools and the token cache reach steady state before timing.
   for (const name of ['demo', 'echo']) for (const [, url, headers] of targets(name)) await load(url, body, headers, 1);
   const results = {};
@@ -275,7 +302,100 @@ async function dataPlaneTable(dir, model) {
     lines.push(`Target (demo model, ${CONCURRENCY} connections): router ≥ 0.9× nginx throughput → ${ratio.toFixed(2)}× ${ratio >= 0.9 ? 'met' : 'MISSED'}`);
   }
   lines.push(`Target (demo model): router adds ≤ 0.5 ms p50 over direct → ${added1.toFixed(3)} ms at concurrency 1 ${added1 <= 0.5 ? 'met' : 'MISSED'}; ${added8.toFixed(3)} ms at ${CONCURRENCY} connections ${added8 <= 0.5 ? 'met' : 'MISSED'} (there the router's CPU is taken from the replica's on 2 cores)`);
-  for (const c of [replica.child, echo.child, router.child]) c.stdin.end();
+  return lines;
+}
+
+/**
+ * `clients` closed-loop clients for `seconds`, each on its own keep-alive connection. A refused client waits the
+ * Retry-After it was given (at least 1 s), as well-behaved SDK clients do, then tries again.
+ */
+async function flood(url, body, headers, clients, seconds) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const admitted = [];
+  const refused = [];
+  const retryAfter = [];
+  let failed = 0;
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        const res = await new Promise((resolve) => {
+          const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (r) => {
+            r.resume();
+            r.once('end', () => resolve({ status: r.statusCode, retryAfter: Number(r.headers['retry-after']) }));
+          });
+          req.once('error', () => resolve({ status: 0 }));
+          req.end(body);
+        });
+        const ms = performance.now() - t0;
+        if (res.status === 200) admitted.push(ms);
+        else if (res.status === 429 || res.status === 503) {
+          refused.push(ms);
+          const waitS = Math.max(1, res.retryAfter || 1);
+          retryAfter.push(waitS);
+          await new Promise((r) => setTimeout(r, Math.max(0, Math.min(waitS * 1000, deadline - Date.now()))));
+        } else failed++;
+      }
+    }),
+  );
+  agent.destroy();
+  return { admitted, refused, retryAfter, failed, seconds: (Date.now() - started) / 1000 };
+}
+
+async function floodTable({ dbPath, serviceIds, token, body }) {
+  const headers = { authorization: `Bearer ${token}` };
+  const routers = [
+    ['queue budget 3 s (default)', await launch(process.execPath, [path.join(HERE, 'router-host.mjs'), dbPath, SECRET])],
+    ['no queue budget (before)', await launch(process.execPath, [path.join(HERE, 'router-host.mjs'), dbPath, SECRET, String(NO_QUEUE_BUDGET_MS)])],
+  ];
+  const replicas = [
+    ['demo model', serviceIds.demo],
+    [`one request at a time, ${SLOW_SERVICE_MS} ms each`, serviceIds.slow],
+  ];
+  const cells = [];
+  for (const [replicaLabel, serviceId] of replicas) {
+    for (const [routerLabel, router] of routers) cells.push([replicaLabel, routerLabel, `http://127.0.0.1:${router.port}/inference/${serviceId}/predict`]);
+  }
+  // Warm-up at the usual concurrency: the router learns the replica's service time, JIT and pools settle.
+  for (const [, , url] of cells) await nodeRun(url, body, headers, 1, CONCURRENCY);
+  const runs = new Map(cells.map((cell) => [cell, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const cell of cells) {
+      console.error(`flood round ${round + 1}: ${cell[0]}, ${cell[1]}`);
+      const r = await flood(cell[2], body, headers, FLOOD_CLIENTS, FLOOD_DURATION_S);
+      const total = r.admitted.length + r.refused.length + r.failed;
+      runs.get(cell).push({
+        admitted: r.admitted.length,
+        rps: r.admitted.length / r.seconds,
+        p50: percentile(r.admitted, 50),
+        p99: percentile(r.admitted, 99),
+        max: Math.max(...r.admitted),
+        over5s: r.admitted.filter((ms) => ms > 5000).length,
+        refusedShare: r.refused.length / total,
+        refusalP50: r.refused.length ? percentile(r.refused, 50) : NaN,
+        refusalP99: r.refused.length ? percentile(r.refused, 99) : NaN,
+        retryAfter: r.retryAfter.length ? median(r.retryAfter) : NaN,
+        failed: r.failed,
+      });
+      // Let what is still queued drain before the next cell.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  for (const [, router] of routers) router.child.stdin.end();
+  const f = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+  const lines = [];
+  lines.push(`Flood — ${FLOOD_CLIENTS} concurrent clients (Node keep-alive, one connection each; a refused client waits its Retry-After, then retries) on 1 replica through the router, ${FLOOD_DURATION_S} s per cell, median of ${ROUNDS} rounds`);
+  lines.push('');
+  lines.push('| replica | router | admitted req/s | admitted p50 ms | admitted p99 ms | admitted max ms | admitted > 5 s | refused (429) | refusal p50 ms | refusal p99 ms | Retry-After s | errors |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const cell of cells) {
+    const m = (key) => median(runs.get(cell).map((r) => r[key]));
+    lines.push(
+      `| ${cell[0]} | ${cell[1]} | ${f(m('rps'))} | ${f(m('p50'))} | ${f(m('p99'))} | ${f(m('max'))} | ${f(m('over5s'))} of ${f(m('admitted'))} | ${f(100 * m('refusedShare'), 1)} % | ${f(m('refusalP50'), 1)} | ${f(m('refusalP99'), 1)} | ${f(m('retryAfter'))} | ${f(m('failed'))} |`,
+    );
+  }
   return lines;
 }
 
@@ -381,9 +501,9 @@ async function stopChildren() {
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rgpu-bench-inf-'));
   try {
-    const a = await dataPlaneTable(dir);
-    const b = await controlPlaneTable(dir);
-    console.log(`\n${a.join('\n')}\n\n${b.join('\n')}\n`);
+    const a = PARTS.has('data') || PARTS.has('flood') ? await dataPlaneTable(dir) : [];
+    const b = PARTS.has('control') ? await controlPlaneTable(dir) : [];
+    console.log(`\n${[a, b].filter((t) => t.length).map((t) => t.join('\n')).join('\n\n')}\n`);
   } finally {
     await stopChildren();
     await rm(dir, { recursive: true, force: true });
