@@ -21,6 +21,11 @@ export class VersionGate {
 
   constructor(private readonly limit = 100_000) {}
 
+  /** The newest version seen for a service, while remembered (a catch-up re-read sends only what is newer). */
+  held(serviceId: string): number | undefined {
+    return this.versions.get(serviceId)?.version;
+  }
+
   /** True when the event should be delivered; records it. */
   admit(event: { serviceId: string; version: number; deleted: boolean }): boolean {
     const held = this.versions.get(event.serviceId);

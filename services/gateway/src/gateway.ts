@@ -9,6 +9,7 @@ import { mountRest } from './rest/index.js';
 import { createGraphql } from './graphql/index.js';
 import { StatusFanout } from './events/status-fanout.js';
 import { startStatusFeed } from './events/status-feed.js';
+import { catchUpFromStore, rememberStoredVersions } from './events/status-catch-up.js';
 import { registerStatusMetrics } from './events/status.metrics.js';
 
 export interface GatewayLimits {
@@ -61,15 +62,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const statusEvents = new StatusFanout();
   registerStatusMetrics(ctx.metrics, statusEvents);
   const statusFeed = await startStatusFeed(ctx.bus, statusEvents);
-  const graphql = await createGraphql(ctx, httpServer, statusEvents).catch(async (err: unknown) => {
-    await statusFeed.unsubscribe();
-    throw err;
+  // After a broker reconnect, events may have been missed: re-read the store (DESIGN §2.1). The in-process bus
+  // never reconnects.
+  const catchUpLog = ctx.logger.child({ component: 'status-feed' });
+  const stopCatchUp = ctx.bus.onReconnect(() => {
+    catchUpFromStore(ctx.deps.store, statusEvents, catchUpLog).catch((err: unknown) =>
+      catchUpLog.warn({ err }, 'catching subscriptions up after a bus reconnect failed'),
+    );
   });
+  const graphql = await rememberStoredVersions(ctx.deps.store, statusEvents)
+    .then(() => createGraphql(ctx, httpServer, statusEvents))
+    .catch(async (err: unknown) => {
+      stopCatchUp();
+      await statusFeed.unsubscribe();
+      throw err;
+    });
   mountRest(app, ctx, { graphql: graphql.middleware });
   return {
     app,
     async stop() {
       await graphql.stop();
+      stopCatchUp();
       await statusFeed.unsubscribe();
       statusEvents.close();
     },

@@ -15,7 +15,9 @@ import { requestIdOf } from './proxy.headers.js';
 
 /**
  * The router as its own process (distributed mode, DESIGN §2): `/inference/...` plus `/healthz`, `/readyz`
- * and `/metrics` on ROUTER_PORT. Until the NATS adapter exists it follows the store by periodic resync.
+ * and `/metrics` on ROUTER_PORT. With NATS_URL its table follows status events (a plain subscription: every
+ * router sees every event), is rebuilt from the store at start and after each broker reconnect, and re-read every
+ * 30 s; without NATS_URL it follows the store alone by a resync every 2 s.
  */
 await runMain<RouterConfig>({
   loadConfig: () => loadRouterConfig(),
@@ -27,10 +29,12 @@ await runMain<RouterConfig>({
     collectDefaultMetrics({ register: metrics });
     const store = await openStore(config.storeUrl);
     started('store', { stop: () => store.close() });
-    // Nothing else publishes into the in-process bus of this process; it satisfies the port until NATS exists.
-    const bus = await connectBus({ natsUrl: config.natsUrl, logger });
+    const bus = await connectBus({ natsUrl: config.natsUrl, logger: logger.child({ component: 'bus' }), connectionName: 'router', nats: config.natsNaming });
     started('bus', { stop: () => bus.close() });
-    logger.warn({ resyncIntervalMs: config.resyncIntervalMs }, 'no NATS_URL: the routing table follows the store by periodic resync');
+    if (config.natsUrl === undefined) {
+      // Nothing publishes into this process's in-process bus: the store is the only source.
+      logger.warn({ resyncIntervalMs: config.resyncIntervalMs }, 'no NATS_URL: the routing table follows the store by periodic resync');
+    }
 
     const router = createRouter({
       store,
@@ -56,7 +60,8 @@ await runMain<RouterConfig>({
         router.handle(req, res);
         return;
       }
-      void serveOperational(req, res, { metrics, ready: () => store.ping() });
+      // Ready = can route what changes: the store answers (table rebuilds, misses) and the bus delivers events.
+      void serveOperational(req, res, { metrics, ready: async () => bus.isReady() && (await store.ping()) });
     });
     // Slow clients get 408 within seconds; keep-alive outlasts load balancers' 60 s (@remotegpu/http).
     applyHttpTimeouts(server, config.httpTimeouts);

@@ -19,6 +19,11 @@ export interface ProxyHandlerOptions {
   principals: PrincipalCache;
   /** The table entry, reading the store when the table has none (an event missed or not yet arrived). */
   resolve: (serviceId: string) => ServiceRoute<Exchange> | undefined | Promise<ServiceRoute<Exchange> | undefined>;
+  /**
+   * Before refusing a live entry (not serving, nothing in rotation): the store's view, when the entry may lag behind
+   * it (undefined when it was re-read moments ago). Optional: without it the entry's word is final.
+   */
+  refresh?: (route: ServiceRoute<Exchange>) => Promise<ServiceRoute<Exchange> | undefined> | undefined;
   metrics: RouterMetrics;
   logger: Logger;
   maxBodyBytes: number;
@@ -49,6 +54,7 @@ async function serve(options: ProxyHandlerOptions, req: IncomingMessage, res: Se
   const reject = (error: AppError, outcome: Outcome, route?: ServiceRoute<Exchange>, close = false): void => {
     if (route) route.metrics.outcome(outcome);
     else options.metrics.unresolved(outcome);
+    options.logger.info({ requestId, serviceId: route?.serviceId, code: error.code, reason: error.reason }, 'data-plane request refused');
     sendErrorEnvelope(res, error, languageOf(headers['accept-language']), requestId, close);
   };
 
@@ -70,16 +76,21 @@ async function serve(options: ProxyHandlerOptions, req: IncomingMessage, res: Se
   }
 
   const found = options.resolve(target.serviceId);
-  const route = found instanceof Promise ? await found : found;
+  let route = found instanceof Promise ? await found : found;
   // Another workspace's service is indistinguishable from a missing one (DESIGN §3: 404, never 403).
   if (route === undefined || route.deleted || !canActIn(principal, route.workspaceId)) {
     return reject(errors.serviceNotFound(target.serviceId), 'rejected');
   }
-  const refusal = refusalOf(route);
-  if (refusal !== null) return reject(refusal.error, refusal.outcome, route);
-  // Checked before reading the body, so a client is not made to upload megabytes for a certain 503.
-  if (!route.hasReplicaInRotation(options.dispatcher.now())) {
-    return reject(errors.noReadyReplica(route.serviceId), 'unavailable', route);
+  // Checked before reading the body, so a client is not made to upload megabytes for a certain 409 or 503.
+  if (!servable(route, options)) {
+    const refreshed = options.refresh?.(route);
+    if (refreshed !== undefined) route = (await refreshed) ?? route;
+    if (route.deleted) return reject(errors.serviceNotFound(target.serviceId), 'rejected');
+    const refusal = refusalOf(route);
+    if (refusal !== null) return reject(refusal.error, refusal.outcome, route);
+    if (!route.hasReplicaInRotation(options.dispatcher.now())) {
+      return reject(errors.noReadyReplica(route.serviceId), 'unavailable', route);
+    }
   }
 
   let body: Buffer; // buffered whole: a retry must be able to send it again
@@ -103,7 +114,22 @@ async function serve(options: ProxyHandlerOptions, req: IncomingMessage, res: Se
     },
     sink,
   );
-  res.once('close', () => exchange.abort());
+  const startedAt = performance.now();
+  res.once('close', () => {
+    exchange.abort();
+    // The request id joins this line to the gateway's access log and the replica's. Successes only at debug: this
+    // is the hot path; an answer of 400 or more (the replica's or the router's own) at info.
+    const failed = res.statusCode >= 400 || !res.writableFinished;
+    if (!failed && !options.logger.isLevelEnabled('debug')) return;
+    options.logger[failed ? 'info' : 'debug'](
+      { requestId, serviceId: target.serviceId, status: res.statusCode, aborted: !res.writableFinished, durationMs: Math.round(performance.now() - startedAt) },
+      'data-plane request',
+    );
+  });
+}
+
+function servable(route: ServiceRoute<Exchange>, options: ProxyHandlerOptions): boolean {
+  return refusalOf(route) === null && route.hasReplicaInRotation(options.dispatcher.now());
 }
 
 /** Streams a replica's answer to the client unchanged, or writes the router's own error envelope. */

@@ -23,6 +23,13 @@ describe('loadRouterConfig', () => {
     });
   });
 
+  it('follows NATS when NATS_URL is set: a full store re-read every 30 s instead of every 2 s', () => {
+    expect(loadRouterConfig({ RGPU_JWT_SECRET: secret }).resyncIntervalMs).toBe(2_000);
+    const config = loadRouterConfig({ RGPU_JWT_SECRET: secret, NATS_URL: 'nats://127.0.0.1:4222', RGPU_NATS_STREAM: 'RGPU_T', RGPU_NATS_SUBJECT_PREFIX: 'rgput.x' });
+    expect(config).toMatchObject({ natsUrl: 'nats://127.0.0.1:4222', resyncIntervalMs: 30_000, natsNaming: { streamName: 'RGPU_T', subjectPrefix: 'rgput.x' } });
+    expect(() => loadRouterConfig({ RGPU_JWT_SECRET: secret, NATS_URL: 'localhost:4222' })).toThrowError(/NATS_URL: must be nats:\/\//);
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
+import { natsNamingFromEnv, type NatsBusOptions } from '@remotegpu/bus';
 import { ConfigError } from '@remotegpu/core';
 
 /**
@@ -13,6 +14,8 @@ export interface RouterConfig {
   publicUrl?: string;
   storeUrl: string;
   natsUrl?: string;
+  /** `RGPU_NATS_STREAM` / `RGPU_NATS_SUBJECT_PREFIX`: the same in every process of one platform. */
+  natsNaming: Pick<NatsBusOptions, 'streamName' | 'subjectPrefix'>;
   jwtSecret: string;
   requestTimeoutMs: number;
   maxInFlightPerReplica: number;
@@ -60,8 +63,13 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
   if (storeUrl.startsWith('mongodb')) problems.push('RGPU_STORE_URL: the MongoDB store is not available yet; use sqlite:<path>');
   else if (!/^sqlite:.+/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
 
+  // With NATS the table follows status events (and re-reads the store after a reconnect); without it the store
+  // alone, by frequent resync (a router beside `npm start`'s in-process bus hears nothing).
   const natsUrl = read('NATS_URL');
-  if (natsUrl !== undefined) problems.push('NATS_URL: the NATS bus is not available yet; unset it (the router then follows the store)');
+  if (natsUrl !== undefined && !/^(nats|tls):\/\/[^/]/.test(natsUrl)) problems.push('NATS_URL: must be nats://host:port (or tls://host:port)');
+
+  const nats = natsNamingFromEnv(env);
+  problems.push(...nats.problems);
 
   const logLevel = read('RGPU_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`RGPU_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
@@ -75,6 +83,7 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
     publicUrl: publicUrl?.replace(/\/+$/, ''),
     storeUrl,
     natsUrl,
+    natsNaming: nats.naming,
     jwtSecret: jwtSecret ?? '',
     requestTimeoutMs: integer('RGPU_ROUTER_TIMEOUT_MS', 30_000, 1),
     maxInFlightPerReplica: integer('RGPU_ROUTER_MAX_IN_FLIGHT', 8, 1),

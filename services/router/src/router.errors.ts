@@ -83,8 +83,16 @@ export function sendErrorEnvelope(
   requestId: string,
   closeConnection = false,
 ): void {
-  sendErrorAnswer(res, err, lang, closeConnection ? { 'x-request-id': requestId, connection: 'close' } : { 'x-request-id': requestId });
+  const headers: Record<string, string> = { 'x-request-id': requestId };
+  if (closeConnection) headers.connection = 'close';
+  // The envelope has no slot for the reason code (`queue_budget`, `upstream_timeout`, …); the gateway's router
+  // client reads it from here so GraphQL predict shows `extensions.reason` exactly as in the standalone process.
+  if (err.reason !== undefined) headers[ERROR_REASON_HEADER] = err.reason;
+  sendErrorAnswer(res, err, lang, headers);
 }
+
+/** The router's own refusals name their reason code in this response header (replicas' answers pass unchanged). */
+export const ERROR_REASON_HEADER = 'x-rgpu-error-reason';
 
 /** Maps an HTTP status a replica answered with onto our codes, when its body carried none. */
 export function codeOfStatus(status: number): ErrorCode {

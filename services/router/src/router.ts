@@ -83,6 +83,7 @@ export function createRouter(options: RouterOptions): Router {
   const isStopping = (): boolean => state === 'stopping' || state === 'stopped';
   let subscription: Subscription | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
+  let stopReconnectResync: (() => void) | undefined;
 
   // Concurrent misses for one id share a single store read.
   const lookups = new Map<string, Promise<ServiceRoute<Exchange> | undefined>>();
@@ -96,6 +97,28 @@ export function createRouter(options: RouterOptions): Router {
         .then((service) => (service === null ? undefined : table.apply(snapshotOfService(service))))
         .finally(() => lookups.delete(serviceId));
       lookups.set(serviceId, pending);
+    }
+    return pending;
+  };
+
+  /**
+   * A second look at the store before refusing (409 not serving, 503 nothing in rotation): right after a status
+   * change the caller may have read the store (the gateway checks the status before it forwards a predict) while the
+   * event is still on its way here. At most one read per service every {@link REFRESH_MIN_INTERVAL_MS}, so a
+   * stream of requests to a stopped service costs the store a few reads a second, not one per request.
+   */
+  const refreshes = new Map<string, Promise<ServiceRoute<Exchange> | undefined>>();
+  const refresh = (route: ServiceRoute<Exchange>): Promise<ServiceRoute<Exchange> | undefined> | undefined => {
+    const now = dispatcher.now();
+    if (now - route.storeReadAt < REFRESH_MIN_INTERVAL_MS) return undefined;
+    let pending = refreshes.get(route.serviceId);
+    if (pending === undefined) {
+      route.storeReadAt = now;
+      pending = options.store.services
+        .getIncludingDeleted(route.serviceId)
+        .then((service) => (service === null ? undefined : table.apply(snapshotOfService(service))))
+        .finally(() => refreshes.delete(route.serviceId));
+      refreshes.set(route.serviceId, pending);
     }
     return pending;
   };
@@ -115,6 +138,7 @@ export function createRouter(options: RouterOptions): Router {
     dispatcher,
     principals: new PrincipalCache({ verifier: options.verifier }),
     resolve,
+    refresh,
     metrics,
     logger,
     maxBodyBytes: settings.maxBodyBytes,
@@ -130,7 +154,21 @@ export function createRouter(options: RouterOptions): Router {
       if (state !== 'created') throw new Error(`router cannot start: it is ${state}`);
       // Subscribe before reading the store: an event in between is then seen, and `at` orders the two.
       subscription = await options.bus.subscribe('service.status', (event) => {
-        table.apply(snapshotOfEvent(event));
+        const before = table.get(event.serviceId)?.appliedSeq;
+        const route = table.apply(snapshotOfEvent(event));
+        // One line per applied status change (a few per lifecycle operation, never per request), with the request
+        // that caused it: `correlationId` joins this log to the gateway's and the provisioner's.
+        if (route.appliedSeq !== before) {
+          logger.info(
+            { serviceId: event.serviceId, status: event.status, version: event.version, endpoints: event.endpoints.length, deleted: event.deleted, correlationId: event.correlationId },
+            'route updated',
+          );
+        }
+      });
+      // Events published while the broker was away may never arrive: re-read the store (DESIGN §2.1).
+      stopReconnectResync = options.bus.onReconnect(() => {
+        logger.info('bus reconnected: re-reading the routing table from the store');
+        resync().catch((err: unknown) => logger.warn({ err }, 'routing table resync after reconnect failed; the periodic resync retries'));
       });
       await resync();
       if (settings.resyncIntervalMs > 0) {
@@ -147,6 +185,7 @@ export function createRouter(options: RouterOptions): Router {
       if (state === 'stopping' || state === 'stopped') return;
       state = 'stopping';
       if (resyncTimer) clearInterval(resyncTimer);
+      stopReconnectResync?.();
       await subscription?.unsubscribe().catch((err: unknown) => logger.warn({ err }, 'unsubscribing from status events failed'));
       // Requests already admitted may finish; new ones get 503 (the load balancer in front retries elsewhere).
       await dispatcher.idle(settings.requestTimeoutMs);
@@ -155,6 +194,9 @@ export function createRouter(options: RouterOptions): Router {
     },
   };
 }
+
+/** How often one service's entry may be re-read from the store when a request would be refused. */
+const REFRESH_MIN_INTERVAL_MS = 250;
 
 type Settings = { -readonly [K in keyof typeof ROUTER_DEFAULTS]: number };
 

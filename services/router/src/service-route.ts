@@ -37,6 +37,8 @@ export class ServiceRoute<W extends Waiter = Waiter> {
   version: number;
   /** The routing table's local count when a snapshot last touched this entry (resync pruning). */
   appliedSeq = 0;
+  /** When a refused request last re-read this entry from the store (the dispatcher's clock, ms). */
+  storeReadAt = 0;
   replicas: Replica[] = [];
   readonly metrics: ServiceMetrics;
   /** Live (not cancelled) waiters. */

@@ -1,6 +1,4 @@
-import { createServer, type Server } from 'node:http';
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -9,16 +7,7 @@ import { connectBus, type EventBus } from '@remotegpu/bus';
 import { createRuntime, type LocalRuntimeOptions, type Runtime } from '@remotegpu/runtime';
 import { Provisioner } from '@remotegpu/provisioner';
 import { createRouter } from '@remotegpu/router';
-import { applyHttpTimeouts } from '@remotegpu/http';
-import {
-  createGateway,
-  bestEffortIntents,
-  busIntentPublisher,
-  hs256Verifier,
-  ArtifactIngestor,
-  signToken,
-  type AppDeps,
-} from '@remotegpu/gateway';
+import { hs256Verifier, signToken, startGatewayServer } from '@remotegpu/gateway';
 import type { StandaloneConfig } from './config.js';
 import { loadOrCreateSecret } from './secret.js';
 import { modelServerEntry } from './model-server-entry.js';
@@ -53,8 +42,6 @@ export async function startPlatform(
   overrides: PlatformOverrides = {},
 ): Promise<RunningPlatform> {
   await mkdir(config.dataDir, { recursive: true });
-  const uploadDir = path.join(config.dataDir, 'uploads');
-  await mkdir(uploadDir, { recursive: true });
   const secret = config.jwtSecret ?? (await loadOrCreateSecret(config.dataDir)).secret;
   const verifier = hs256Verifier(secret);
 
@@ -101,51 +88,20 @@ export async function startPlatform(
   });
   await provisioner.start();
 
-  const intents = bestEffortIntents(busIntentPublisher(bus), logger.child({ component: 'intents' }));
-
-  const httpServer: Server = createServer();
-  const deps: AppDeps = {
+  // The gateway's HTTP side as its own process runs it too; here the data plane shares its server and predict
+  // calls the router in this process directly.
+  const server = await startGatewayServer({
+    settings: config,
     store,
-    artifacts: new ArtifactIngestor({
-      dataDir: config.dataDir,
-      artifactRoots: config.artifactRoots,
-      maxArtifactBytes: config.artifactMaxBytes,
-      fetchTimeoutMs: config.artifactFetchTimeoutMs,
-      allowPrivateHosts: config.artifactAllowPrivateHosts,
-    }),
-    predictor: router.predictor,
-    intents,
-    // The public URL depends on the bound port when PORT=0 (tests): fixed up after listen.
-    publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
-    now: () => new Date(),
-  };
-  const gateway = await createGateway({
-    deps,
-    verifier,
-    logger: logger.child({ component: 'gateway' }),
-    metrics,
-    limits: { jsonBodyBytes: config.maxBodyBytes, uploadBytes: config.artifactMaxBytes },
-    graphql: config.graphql,
-    uploadDir,
-    ready: () => store.ping(),
     bus,
-    httpServer,
+    verifier,
+    predictor: router.predictor,
+    logger,
+    metrics,
+    ready: () => store.ping(),
+    dataPlane: (req, res) => router.handle(req, res),
   });
-  // The data plane skips Express entirely: its hot path is the router's own handler.
-  httpServer.on('request', (req, res) => {
-    if (req.url !== undefined && req.url.startsWith('/inference/')) router.handle(req, res);
-    else gateway.app(req, res);
-  });
-  // Slow clients get 408 within seconds, yet a big upload over a slow link is never cut (@remotegpu/http).
-  applyHttpTimeouts(httpServer, config.httpTimeouts);
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  if (!config.publicUrl) deps.publicUrl = `http://localhost:${port}`;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const { url, port } = server;
   const adminToken = await signToken(secret, { sub: 'admin', admin: true, ttlSeconds: 30 * 86400 });
 
   let stopping: Promise<void> | undefined;
@@ -162,12 +118,7 @@ export async function startPlatform(
       stopping ??= (async () => {
         // Stop taking requests first (Apollo's drain plugin waits for in-flight ones), then the control loop,
         // the data plane, the replicas (no orphans), and last the bus and the store they all write to.
-        await gateway.stop();
-        await new Promise<void>((resolve) => {
-          httpServer.close(() => resolve());
-          httpServer.closeIdleConnections();
-        });
-        httpServer.closeAllConnections();
+        await server.stop();
         await provisioner.stop();
         await router.stop();
         await runtime.stop();

@@ -19,6 +19,11 @@ export interface PredictRequest {
 export interface PredictCallOptions {
   language?: Language;
   requestId?: string;
+  /**
+   * The caller's `Authorization` header as received. A data plane in another process (distributed mode) gets the
+   * caller's own bearer token, so it checks tenancy itself; the in-process router ignores it (the gateway checked).
+   */
+  authorization?: string;
 }
 
 /** The data plane as the gateway sees it: the router implements it. */
@@ -51,9 +56,15 @@ export interface ArtifactIngest {
 
 export type LifecycleIntent = 'create' | 'update' | 'stop' | 'start' | 'delete';
 
+/** The request behind a change, carried into the intent (and from there the status events) for every process's logs. */
+export interface CallTrace {
+  /** The request's `x-request-id` (generated when the client sent none). */
+  requestId?: string;
+}
+
 /** Tells the provisioner something changed; it re-reads the Store (level-triggered), so a lost intent only delays. */
 export interface IntentPublisher {
-  publish(intent: LifecycleIntent, service: InferenceService): Promise<void>;
+  publish(intent: LifecycleIntent, service: InferenceService, trace?: CallTrace): Promise<void>;
 }
 
 export interface AppDeps {

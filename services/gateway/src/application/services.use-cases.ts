@@ -15,7 +15,7 @@ import {
 } from '@remotegpu/core';
 import type { IdempotencyClaim, Page, ServicePatch } from '@remotegpu/store';
 import { assertCanActIn, canActIn, visibleWorkspaces, type Principal } from './principal.js';
-import type { AppDeps } from './ports.js';
+import type { AppDeps, CallTrace } from './ports.js';
 import { resolveModelVersion } from './model-reference.js';
 
 /**
@@ -29,6 +29,7 @@ export async function createService(
   principal: Principal,
   input: CreateServiceInput,
   idempotency?: Omit<IdempotencyClaim, 'scope'>,
+  trace?: CallTrace,
 ): Promise<{ service: InferenceService; replayed: boolean }> {
   assertCanActIn(principal, input.workspaceId);
   const { model } = await resolveModelVersion(deps, input.workspaceId, input.modelId, input.modelVersion);
@@ -77,7 +78,7 @@ export async function createService(
       { reason: 'idempotency_deleted' },
     );
   }
-  if (!result.replayed) await deps.intents.publish('create', result.service);
+  if (!result.replayed) await deps.intents.publish('create', result.service, trace);
   return result;
 }
 
@@ -147,7 +148,7 @@ function transition(current: InferenceService, action: LifecycleAction) {
   return nextStatus(current.status, action);
 }
 
-export async function stopService(deps: AppDeps, principal: Principal, id: string): Promise<InferenceService> {
+export async function stopService(deps: AppDeps, principal: Principal, id: string, trace?: CallTrace): Promise<InferenceService> {
   const service = await mutate(deps, principal, id, async (current) => {
     if (current.desiredState === 'stopped') return null; // stop is idempotent
     const status = transition(current, { type: 'stop' });
@@ -156,11 +157,11 @@ export async function stopService(deps: AppDeps, principal: Principal, id: strin
       event: statusEvent(deps, 'stop_requested', status, 'stop requested'),
     };
   });
-  await deps.intents.publish('stop', service);
+  await deps.intents.publish('stop', service, trace);
   return service;
 }
 
-export async function startService(deps: AppDeps, principal: Principal, id: string): Promise<InferenceService> {
+export async function startService(deps: AppDeps, principal: Principal, id: string, trace?: CallTrace): Promise<InferenceService> {
   const service = await mutate(deps, principal, id, async (current) => {
     if (current.desiredState === 'running' && current.status !== 'failed') return null; // start is idempotent
     const status = transition(current, { type: 'start' });
@@ -169,7 +170,7 @@ export async function startService(deps: AppDeps, principal: Principal, id: stri
       event: statusEvent(deps, 'start_requested', status, 'start requested'),
     };
   });
-  await deps.intents.publish('start', service);
+  await deps.intents.publish('start', service, trace);
   return service;
 }
 
@@ -188,6 +189,7 @@ export async function updateService(
   principal: Principal,
   id: string,
   input: UpdateServiceInput,
+  trace?: CallTrace,
 ): Promise<InferenceService> {
   const service = await mutate(deps, principal, id, async (current) => {
     if (input.modelVersion !== undefined && input.modelVersion !== current.modelVersion) {
@@ -213,12 +215,12 @@ export async function updateService(
     const what = [...changed.map((f) => FIELD_NAMES[f]), ...(describes ? ['description'] : [])].join(', ');
     return { patch, event: statusEvent(deps, 'updated', status, `changed ${what}`, { fields: what }) };
   });
-  await deps.intents.publish('update', service);
+  await deps.intents.publish('update', service, trace);
   return service;
 }
 
 /** Hides the service at once; the provisioner releases its replicas and purges the record later. */
-export async function deleteService(deps: AppDeps, principal: Principal, id: string): Promise<void> {
+export async function deleteService(deps: AppDeps, principal: Principal, id: string, trace?: CallTrace): Promise<void> {
   const service = await mutate(deps, principal, id, async (current) => {
     const status = transition(current, { type: 'stop' });
     return {
@@ -226,5 +228,5 @@ export async function deleteService(deps: AppDeps, principal: Principal, id: str
       event: statusEvent(deps, 'delete_requested', status, 'delete requested'),
     };
   });
-  await deps.intents.publish('delete', service);
+  await deps.intents.publish('delete', service, trace);
 }

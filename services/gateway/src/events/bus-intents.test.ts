@@ -78,6 +78,18 @@ describe('busIntentPublisher', () => {
     await bus.close();
   });
 
+  it('carries the request id as the correlationId, so every process logs the same id for one operation', async () => {
+    const bus = new InProcessBus();
+    const inbox = await intentInbox(bus);
+    const publisher = busIntentPublisher(bus);
+    await publisher.publish('stop', service(), { requestId: 'req-stop-42' });
+    await publisher.publish('start', service());
+    const [traced, untraced] = await inbox.until(2);
+    expect(traced.correlationId).toBe('req-stop-42');
+    expect(untraced).not.toHaveProperty('correlationId');
+    await bus.close();
+  });
+
   it('fails loudly when the bus refuses the event', async () => {
     const bus = new InProcessBus();
     await bus.close();
@@ -95,9 +107,9 @@ describe('busIntentPublisher', () => {
       },
     });
     const intents = bestEffortIntents(busIntentPublisher(bus), pino(sink));
-    await expect(intents.publish('stop', service())).resolves.toBeUndefined();
+    await expect(intents.publish('stop', service(), { requestId: 'req-lost-1' })).resolves.toBeUndefined();
     expect(lines).toEqual([
-      expect.objectContaining({ level: 40, serviceId: 'svc-abcdefghij0123', intent: 'stop', msg: expect.stringMatching(/resync/) }),
+      expect.objectContaining({ level: 40, serviceId: 'svc-abcdefghij0123', intent: 'stop', requestId: 'req-lost-1', msg: expect.stringMatching(/resync/) }),
     ]);
   });
 });

@@ -10,7 +10,7 @@ import type { IntentPublisher } from '../application/ports.js';
  */
 export function busIntentPublisher(bus: EventBus, now: () => Date = () => new Date()): IntentPublisher {
   return {
-    async publish(intent, service) {
+    async publish(intent, service, trace) {
       await bus.publish('service.intent', {
         eventId: randomUUID(),
         serviceId: service.id,
@@ -18,6 +18,8 @@ export function busIntentPublisher(bus: EventBus, now: () => Date = () => new Da
         intent,
         generation: service.generation,
         at: now().toISOString(),
+        // The request's x-request-id: the provisioner logs it and carries it on into the status events it causes.
+        ...(trace?.requestId ? { correlationId: trace.requestId } : {}),
       });
     },
   };
@@ -31,9 +33,12 @@ export function busIntentPublisher(bus: EventBus, now: () => Date = () => new Da
  */
 export function bestEffortIntents(inner: IntentPublisher, logger: Logger): IntentPublisher {
   return {
-    publish: (intent, service) =>
-      inner.publish(intent, service).catch((err: unknown) => {
-        logger.warn({ err, serviceId: service.id, intent }, 'intent not published; the next resync converges');
-      }),
+    publish: (intent, service, trace) =>
+      inner.publish(intent, service, trace).then(
+        () => logger.debug({ serviceId: service.id, intent, generation: service.generation, requestId: trace?.requestId }, 'intent published'),
+        (err: unknown) => {
+          logger.warn({ err, serviceId: service.id, intent, requestId: trace?.requestId }, 'intent not published; the next resync converges');
+        },
+      ),
   };
 }

@@ -104,6 +104,23 @@ export class StatusFanout implements PubSub {
     if (streams) for (const stream of streams) stream.offer(event);
   }
 
+  /** Records a state as already known without delivering it (the store as it was when this gateway started). */
+  remember(event: { serviceId: string; version: number; deleted: boolean }): void {
+    this.order.admit(event);
+  }
+
+  /**
+   * For a state read back from the store (a catch-up after a reconnect): delivered only when strictly newer than
+   * what went out, so a service nobody touched is not announced again. True when delivered.
+   */
+  deliverIfNewer(event: ServiceStatusEvent): boolean {
+    const held = this.order.held(event.serviceId);
+    if (held !== undefined && event.version <= held) return false;
+    const before = this.order.held(event.serviceId);
+    this.deliver(event);
+    return this.order.held(event.serviceId) !== before;
+  }
+
   /** Registers at once (not on the first `next()`), so nothing published after subscribing is missed. */
   stream(interest: StatusInterest): AsyncIterableIterator<ServiceStatusEvent> {
     const stream = new StatusStream(interest, (s) => this.detach(s));

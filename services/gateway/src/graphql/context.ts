@@ -1,8 +1,9 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { GraphQLError, type ASTNode } from './graphql-js.js';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, isAppError, type AppError, type Language } from '@remotegpu/core';
-import type { AppDeps, Principal } from '../application/index.js';
+import type { AppDeps, CallTrace, Principal } from '../application/index.js';
+import { localsOf } from '../http/locals.js';
 import { bearerToken, type TokenVerifier } from '@remotegpu/auth';
 import { languageOf } from '../http/i18n.js';
 import type { DocumentBudget } from './document.budget.js';
@@ -13,6 +14,10 @@ export interface GraphqlContext {
   principal: Principal;
   deps: AppDeps;
   language: Language;
+  /** The HTTP request's id (x-request-id), carried into intents; graphql-ws operations have none. */
+  trace?: CallTrace;
+  /** The caller's Authorization header, which predict hands on to a router in another process. */
+  authorization?: string;
 }
 
 /**
@@ -21,7 +26,7 @@ export interface GraphqlContext {
  * the one Apollo hook that runs that early and can answer with a status (401, 400) and nothing else.
  */
 export function contextFunction(deps: AppDeps, verifier: TokenVerifier, budget: DocumentBudget) {
-  return async ({ req }: { req: Request }): Promise<GraphqlContext> => {
+  return async ({ req, res }: { req: Request; res: Response }): Promise<GraphqlContext> => {
     const language = languageOf(req.headers['accept-language']);
     let principal: Principal;
     try {
@@ -32,7 +37,7 @@ export function contextFunction(deps: AppDeps, verifier: TokenVerifier, budget: 
     }
     const refusal = httpRequestRefusal(req, budget);
     if (refusal) throw requestRefused(refusal.error, language, refusal.node);
-    return { principal, deps, language };
+    return { principal, deps, language, trace: { requestId: localsOf(res).requestId }, authorization: req.headers.authorization };
   };
 }
 

@@ -22,6 +22,7 @@ export class PredictResolver {
     @Arg('parameters', () => JSONObject, { nullable: true }) parameters?: Record<string, unknown> | null,
   ): Promise<PredictResultType> {
     const parsed = parsePredict({ inputs, parameters });
-    return { predictions: await predict(ctx.deps, ctx.principal, serviceId, parsed, { language: ctx.language }) };
+    const call = { language: ctx.language, requestId: ctx.trace?.requestId, authorization: ctx.authorization };
+    return { predictions: await predict(ctx.deps, ctx.principal, serviceId, parsed, call) };
   }
 }

@@ -106,7 +106,7 @@ export class InferenceServiceResolver {
       gpu: input.gpu,
       replicas: input.replicas,
     });
-    const { service } = await createService(ctx.deps, ctx.principal, parsed, idempotencyClaim(idempotencyKey, parsed, 'idempotencyKey'));
+    const { service } = await createService(ctx.deps, ctx.principal, parsed, idempotencyClaim(idempotencyKey, parsed, 'idempotencyKey'), ctx.trace);
     return service;
   }
 
@@ -124,22 +124,22 @@ export class InferenceServiceResolver {
       gpu: input.gpu,
       replicas: input.replicas,
     });
-    return updateService(ctx.deps, ctx.principal, id, parsed);
+    return updateService(ctx.deps, ctx.principal, id, parsed, ctx.trace);
   }
 
   @Mutation(() => InferenceServiceType, { description: 'Idempotent: stopping a stopped service returns it unchanged.' })
   async stopInferenceService(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<InferenceService> {
-    return stopService(ctx.deps, ctx.principal, id);
+    return stopService(ctx.deps, ctx.principal, id, ctx.trace);
   }
 
   @Mutation(() => InferenceServiceType, { description: 'Starts a stopped or failed service again; idempotent.' })
   async startInferenceService(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<InferenceService> {
-    return startService(ctx.deps, ctx.principal, id);
+    return startService(ctx.deps, ctx.principal, id, ctx.trace);
   }
 
   @Mutation(() => Boolean, { description: 'Hides the service at once; replicas are released in the background.' })
   async deleteInferenceService(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
-    await deleteService(ctx.deps, ctx.principal, id);
+    await deleteService(ctx.deps, ctx.principal, id, ctx.trace);
     return true;
   }
 }

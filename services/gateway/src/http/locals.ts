@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { errors } from '@remotegpu/core';
 import type { Principal } from '../application/principal.js';
+import type { CallTrace } from '../application/ports.js';
 
 /**
  * Typed access to what the middlewares leave in `res.locals`. No global `Express.Locals` augmentation:
@@ -26,6 +27,11 @@ export function principalOf(res: Response): Principal {
   const principal = localsOf(res).principal;
   if (!principal) throw errors.unauthenticated();
   return principal;
+}
+
+/** The request behind a change, for the intent it publishes (x-request-id → correlationId). */
+export function traceOf(res: Response): CallTrace {
+  return { requestId: localsOf(res).requestId };
 }
 
 export function logOf(res: Response, fallback: Logger): Logger {
