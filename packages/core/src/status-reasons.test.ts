@@ -9,6 +9,9 @@ describe('statusMessageIn', () => {
     expect(statusMessageIn(record, 'en')).toBe('requested 2 GPUs per replica; this machine has 0');
     const missing = { statusReason: 'model_version_missing', statusParams: { modelId: 7, version: 'v9' }, statusMessage: null };
     expect(statusMessageIn(missing, 'zh')).toBe('模型 7 没有版本 "v9"；请注册该版本或修改 model_version');
+    const failing = { statusReason: 'reconcile_failing', statusParams: { deliveries: 5, error: 'disk full' }, statusMessage: null };
+    expect(statusMessageIn(failing, 'zh')).toBe('处理该服务的变更连续 5 次失败，最近一次: disk full；平台会继续定期重试');
+    expect(statusMessageIn(failing, 'en')).toBe('applying the latest change to this service failed 5 times in a row; last error: disk full; the platform keeps retrying');
   });
 
   it('falls back to the stored text for an unknown reason or a row written before params existed', () => {

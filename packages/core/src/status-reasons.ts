@@ -53,6 +53,15 @@ const STATUS_REASONS: Readonly<Record<string, { params: readonly string[]; words
       en: `replica failed to become ready ${p.failures} times in a row; last: ${p.lastFailure}`,
     }),
   },
+  // Written by the provisioner when an intent for the service was given up after its last delivery (the bus's
+  // MaxDeliver): the status stays what it was, the reason says why nothing moves. The resync keeps trying.
+  reconcile_failing: {
+    params: ['deliveries', 'error'],
+    words: (p) => ({
+      zh: `处理该服务的变更连续 ${p.deliveries} 次失败，最近一次: ${p.error}；平台会继续定期重试`,
+      en: `applying the latest change to this service failed ${p.deliveries} times in a row; last error: ${p.error}; the platform keeps retrying`,
+    }),
+  },
 };
 
 /** The gateway's lifecycle history lines (`GET /services/{id}/events`), by event type. */

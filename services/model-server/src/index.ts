@@ -6,3 +6,4 @@ export { EXIT_CONFIG, listeningLine, failedLine, parseStdoutEvent } from './stdo
 export type { StdoutEvent } from './stdout.protocol.js';
 export { loadConfig, ConfigError, namesAGpu } from './server.config.js';
 export type { ModelServerConfig, DeviceChoice } from './server.config.js';
+export { modelServerEntry } from './entry.locator.js';

@@ -1,4 +1,5 @@
 import type { EventBus, Subscription } from '@remotegpu/bus';
+import type { EventMap, EventName, ServiceIntentEvent } from '@remotegpu/core';
 import type { Runtime } from '@remotegpu/runtime';
 import type { Store } from '@remotegpu/store';
 import type { Logger } from 'pino';
@@ -18,6 +19,28 @@ export interface ProvisionerOptions {
   /** Backoff of a failed reconcile: first delay, doubling up to the maximum (defaults 200 ms, 30 s). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Durable intents (the NATS JetStream bus): an intent is acknowledged only once a reconcile of its service that
+   * started after it arrived has finished, and a failed one is redelivered with the bus's backoff, at most
+   * `maxDeliver` deliveries; after the last one the service shows `reconcile_failing`. Absent (the in-process bus
+   * of `npm start`, where nothing survives a crash anyway) the handler only queues the wake-up, so one slow
+   * reconcile never holds up the intents of other services in the bus's mailbox.
+   */
+  durableIntents?: { maxDeliver: number };
+}
+
+/** Why an intent was not acknowledged: this provisioner stopped (lost its leadership) before reconciling it. */
+export class ProvisionerStoppedError extends Error {
+  constructor() {
+    super('the provisioner stopped before reconciling this intent');
+    this.name = 'ProvisionerStoppedError';
+  }
+}
+
+/** Settles the bus delivery of an intent once the reconcile it asked for is over. */
+interface IntentAck {
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 type ProvisionerState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -43,6 +66,9 @@ export class Provisioner {
   private unsubscribeRuntime: (() => void) | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
   private workers: Promise<void>[] = [];
+  private readonly durableIntents: { maxDeliver: number } | undefined;
+  /** Intents waiting for the next reconcile of their service to start; taken by the worker that starts it. */
+  private readonly waitingAcks = new Map<string, IntentAck[]>();
 
   constructor(opts: ProvisionerOptions) {
     this.store = opts.store;
@@ -59,6 +85,7 @@ export class Provisioner {
       now: opts.now ?? (() => new Date()),
     });
     this.queue = new WorkQueue({ retryBaseMs: opts.retryBaseMs, retryMaxMs: opts.retryMaxMs });
+    this.durableIntents = opts.durableIntents;
   }
 
   /**
@@ -69,10 +96,13 @@ export class Provisioner {
     if (this.state !== 'idle') throw new Error(`provisioner cannot start: it is ${this.state}`);
     this.state = 'running';
     this.unsubscribeRuntime = this.runtime.onChange((serviceId) => this.queue.add(serviceId, QUIET_WAKE));
+    const durable = this.durableIntents;
     this.subscription = await this.bus.subscribe(
       'service.intent',
-      (intent) => this.queue.add(intent.serviceId, { announce: true, correlationId: intent.correlationId }),
-      { group: 'provisioner' },
+      durable ? (intent) => this.intentAcked(intent) : (intent) => this.queue.add(intent.serviceId, wakeOf(intent)),
+      durable
+        ? { group: 'provisioner', maxDeliver: durable.maxDeliver, onGiveUp: (event, error, deliveries) => this.giveUp(event, error, deliveries) }
+        : { group: 'provisioner' },
     );
     for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
     await this.resync();
@@ -89,10 +119,13 @@ export class Provisioner {
     this.state = 'stopping';
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.unsubscribeRuntime?.();
+    // Unacknowledged intents go back to the bus at once (another provisioner takes them), not after AckWait.
+    this.rejectWaitingAcks();
     await this.subscription?.unsubscribe().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
     this.queue.shutDown();
     await Promise.all(this.workers);
     await Promise.allSettled(this.running.values());
+    this.rejectWaitingAcks();
     this.state = 'stopped';
     this.logger.info('provisioner stopped');
   }
@@ -119,16 +152,62 @@ export class Provisioner {
     for (;;) {
       const item = await this.queue.take();
       if (!item) return;
+      // Taken as the reconcile starts: an intent arriving from now on waits for the next one (the queue has
+      // marked the service dirty), since this reconcile may already have read the record the intent announces.
+      const acks = this.waitingAcks.get(item.serviceId) ?? [];
+      this.waitingAcks.delete(item.serviceId);
       try {
         await this.reconcile(item.serviceId, item.wake);
         this.queue.forget(item.serviceId);
+        for (const ack of acks) ack.resolve();
       } catch (err) {
         const delayMs = this.queue.retryLater(item.serviceId, item.wake);
-        this.logger.warn({ err, serviceId: item.serviceId, retryInMs: delayMs }, 'reconcile failed; retrying');
+        this.logger.warn(
+          { err, serviceId: item.serviceId, correlationId: item.wake.correlationId, retryInMs: delayMs, intents: acks.length },
+          'reconcile failed; retrying',
+        );
+        for (const ack of acks) ack.reject(err);
       } finally {
         this.queue.done(item.serviceId);
       }
     }
+  }
+
+  /** A durable intent: queued like any wake-up, acknowledged by the outcome of the reconcile it causes. */
+  private intentAcked(intent: ServiceIntentEvent): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(new ProvisionerStoppedError());
+    const done = new Promise<void>((resolve, reject) => {
+      const waiting = this.waitingAcks.get(intent.serviceId) ?? [];
+      waiting.push({ resolve, reject });
+      this.waitingAcks.set(intent.serviceId, waiting);
+    });
+    this.queue.add(intent.serviceId, wakeOf(intent));
+    return done;
+  }
+
+  /**
+   * The bus delivered an intent for the last time and its reconcile still failed: say so on the service (DESIGN
+   * §2.1: never a silent drop). The queue's retries and the periodic resync keep reconciling it.
+   */
+  private async giveUp(event: EventMap[EventName], error: unknown, deliveries: number): Promise<void> {
+    if (!('intent' in event)) return;
+    const log = this.logger.child({ serviceId: event.serviceId, ...(event.correlationId ? { correlationId: event.correlationId } : {}) });
+    if (error instanceof ProvisionerStoppedError) {
+      // Not a failure of the service: its last delivery met a provisioner on its way out. The next leader's resync
+      // reconciles every service, this one included.
+      log.warn({ deliveries }, 'intent given up while the provisioner stopped; the resync will reconcile it');
+      return;
+    }
+    log.error({ err: error, deliveries }, 'intent given up after its last delivery; the service shows reconcile_failing');
+    await this.exclusive(event.serviceId, () =>
+      this.reconciler.markFailing(event.serviceId, { error, deliveries, correlationId: event.correlationId }),
+    );
+  }
+
+  private rejectWaitingAcks(): void {
+    const stopped = new ProvisionerStoppedError();
+    for (const acks of this.waitingAcks.values()) for (const ack of acks) ack.reject(stopped);
+    this.waitingAcks.clear();
   }
 
   private async exclusive<T>(serviceId: string, task: () => Promise<T>): Promise<T> {
@@ -143,4 +222,8 @@ export class Provisioner {
       if (this.running.get(serviceId) === run) this.running.delete(serviceId);
     }
   }
+}
+
+function wakeOf(intent: ServiceIntentEvent): Wake {
+  return { announce: true, correlationId: intent.correlationId };
 }

@@ -1,4 +1,4 @@
-import { assertNever, ErrorCode, isAppError, isStaleWrite, type InferenceService } from '@remotegpu/core';
+import { assertNever, englishStatusMessage, ErrorCode, isAppError, isStaleWrite, type InferenceService } from '@remotegpu/core';
 import type { EventBus } from '@remotegpu/bus';
 import type { Runtime } from '@remotegpu/runtime';
 import type { Store } from '@remotegpu/store';
@@ -8,6 +8,7 @@ import {
   decideRunning,
   decideStopped,
   holdsAnything,
+  REASONS,
   runtimeSpec,
   statusPatch,
   type StatusView,
@@ -63,11 +64,37 @@ export class Reconciler {
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.attempt(serviceId, wake, log, attempt === 1);
-        log.debug({ outcome, attempt }, 'reconciled');
+        // A user's intent (it carries the request's correlation id) is logged at info: one line per request.
+        if (wake.announce) log.info({ outcome, attempt }, 'reconciled');
+        else log.debug({ outcome, attempt }, 'reconciled');
         return outcome;
       } catch (err) {
         if (!isLostRace(err) || attempt >= MAX_ATTEMPTS) throw err;
         log.debug({ attempt }, 'record changed during reconcile; re-reading');
+      }
+    }
+  }
+
+  /**
+   * An intent for the service was given up after its last delivery: keep its status, and say in its reason why
+   * it does not move (DESIGN §2.1). A later successful reconcile clears the reason, as any decision does.
+   */
+  async markFailing(serviceId: string, failure: { error: unknown; deliveries: number; correlationId?: string }): Promise<void> {
+    const params = { deliveries: failure.deliveries, error: errorSummary(failure.error) };
+    for (let attempt = 1; ; attempt++) {
+      const service = await this.store.services.getIncludingDeleted(serviceId);
+      if (!service || service.deletedAt !== null) return;
+      try {
+        const stored = await this.store.services.update(service.id, service.version, {
+          statusReason: REASONS.reconcileFailing,
+          statusParams: params,
+          statusMessage: englishStatusMessage(REASONS.reconcileFailing, params),
+          updatedAt: this.now().toISOString(),
+        });
+        await this.publisher.publishIfNews(stored, { force: true, previousStatus: null, correlationId: failure.correlationId });
+        return;
+      } catch (err) {
+        if (!isLostRace(err) || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }
@@ -169,4 +196,10 @@ export class Reconciler {
 /** Another writer got there first (stale version), or deleted the record meanwhile: re-read and re-decide. */
 function isLostRace(err: unknown): boolean {
   return isStaleWrite(err) || (isAppError(err) && err.code === ErrorCode.NotFound);
+}
+
+/** The error as one short line for the service's reason (users read it): its message, bounded. */
+function errorSummary(err: unknown): string {
+  const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim() || 'unknown error';
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }

@@ -29,6 +29,8 @@ export interface StatusView {
 export const REASONS = {
   modelVersionMissing: 'model_version_missing',
   replicasUnavailable: 'replicas_unavailable',
+  /** Written when the bus gave up an intent after its last delivery (core status-reasons.ts). */
+  reconcileFailing: 'reconcile_failing',
 } as const;
 
 type ReasonFields = Pick<StatusView, 'statusReason' | 'statusParams' | 'statusMessage'>;

@@ -1,19 +1,2 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/**
- * The built model-server entry point (`services/model-server/dist/main.js`) that local replicas run. Found
- * through the workspace package, so it works from a clone and from an installed tree alike.
- */
-export function modelServerEntry(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.resolve('@remotegpu/model-server')));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot locate the @remotegpu/model-server package');
-    dir = parent;
-  }
-  const entry = path.join(dir, 'dist', 'main.js');
-  if (!existsSync(entry)) throw new Error(`the model server is not built (${entry} is missing): run \`npm run build\``);
-  return entry;
-}
+/** Moved to the model-server package, which the provisioner process shares it from; kept here for existing imports. */
+export { modelServerEntry } from '@remotegpu/model-server';
