@@ -62,10 +62,14 @@ export class DistributedStack {
   readonly subjectPrefix = `rgput.${this.run}`;
   readonly leaseBucket = `rgpu_t_lease_${this.run}`;
   readonly secret = SECRET;
+  /** The shared server, unless a test runs its own (`env.NATS_URL`, e.g. one it restarts). */
+  readonly natsUrl: string;
   private dir!: TempDir;
   private counter = 0;
 
-  private constructor(private readonly options: DistributedStackOptions) {}
+  private constructor(private readonly options: DistributedStackOptions) {
+    this.natsUrl = options.env?.NATS_URL ?? NATS_URL;
+  }
 
   static async start(options: DistributedStackOptions = {}): Promise<DistributedStack> {
     const stack = new DistributedStack(options);
@@ -99,7 +103,7 @@ export class DistributedStack {
   baseEnv(): Record<string, string> {
     return {
       PATH: process.env.PATH ?? '',
-      NATS_URL,
+      NATS_URL: this.natsUrl,
       RGPU_NATS_STREAM: this.streamName,
       RGPU_NATS_SUBJECT_PREFIX: this.subjectPrefix,
       RGPU_DATA_DIR: this.dir.path,
@@ -245,7 +249,7 @@ export class DistributedStack {
           }),
       );
     }
-    const nc = await connect({ servers: NATS_URL, timeout: 2_000 }).catch(() => undefined);
+    const nc = await connect({ servers: this.natsUrl, timeout: 2_000 }).catch(() => undefined);
     if (nc) {
       const jsm = await nc.jetstreamManager();
       await jsm.streams.delete(this.streamName).catch(() => undefined);
