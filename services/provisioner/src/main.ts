@@ -21,7 +21,7 @@ import { createOperationalServer } from './provisioner.http.js';
 await runMain<ProvisionerConfig>({
   loadConfig: () => loadProvisionerConfig(),
   // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ component: 'provisioner-process' }),
+  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ service: 'provisioner' }),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const metrics = new Registry();
