@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type KV, type NatsConnection } from 'nats';
 import pino from 'pino';
+import { startNatsServer, type NatsServerProcess } from '@remotegpu/testkit';
 import { NatsKvLease, type LeaderTerm } from '../src/index.js';
 
 /**
@@ -206,3 +207,77 @@ async function sample<T>(durationMs: number, read: () => T): Promise<T[]> {
   }
   return out;
 }
+
+/**
+ * A broker restart as the lead's resilience tests do it (an own nats-server, never the shared one): a short outage
+ * must not cost the leader its term (no replica restarts); a long one fences it, and it takes its own lease back
+ * as soon as the broker returns, since nobody else can have led meanwhile.
+ */
+describe('NatsKvLease across a broker restart (own nats-server)', () => {
+  let server: NatsServerProcess;
+  const leases: NatsKvLease[] = [];
+  const connections: NatsConnection[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterEach(async () => {
+    await Promise.all(leases.splice(0).map((l) => l.stop().catch(() => undefined)));
+    await Promise.all(connections.splice(0).map((c) => c.close().catch(() => undefined)));
+  });
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  async function candidate(key: string, holder: string): Promise<NatsKvLease> {
+    const nc = await connect({ servers: server.url, timeout: 3_000, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    connections.push(nc);
+    const kv = await nc.jetstream({ timeout: TIMING.renewMs }).views.kv('rgpu_leases', { history: 1 });
+    const lease = new NatsKvLease({ kv, key, holder, logger: silent, ...TIMING });
+    leases.push(lease);
+    return lease;
+  }
+
+  it('a short outage costs the leader nothing: same term before and after, the standby never leads', async () => {
+    const terms = new Terms();
+    const leader = await candidate('short', 'leader');
+    await leader.start(terms.lead('leader'));
+    await until(() => leader.role() === 'leader');
+    const standby = await candidate('short', 'standby');
+    await standby.start(terms.lead('standby'));
+    await sleep(2 * TIMING.renewMs);
+
+    await server.kill('SIGKILL');
+    await sleep(TIMING.renewMs);
+    await server.start();
+    // Well past a TTL after the broker came back: renewals resumed, nothing changed hands.
+    await sleep(TIMING.ttlMs + 500);
+    expect(terms.all.map((t) => [t.holder, t.stoppedAt])).toEqual([['leader', null]]);
+    expect([leader.role(), standby.role()]).toEqual(['leader', 'standby']);
+  });
+
+  it('a long outage fences the leader; it leads again as soon as the broker is back, before the standby could', async () => {
+    const terms = new Terms();
+    const leader = await candidate('long', 'leader');
+    await leader.start(terms.lead('leader'));
+    await until(() => leader.role() === 'leader');
+    const standby = await candidate('long', 'standby');
+    await standby.start(terms.lead('standby'));
+    await sleep(2 * TIMING.renewMs);
+
+    await server.kill('SIGKILL');
+    await until(() => terms.running().length === 0, 2 * TIMING.ttlMs);
+    expect(leader.role()).toBe('standby');
+    await sleep(TIMING.ttlMs); // longer than a TTL without a broker: still nobody may lead
+    expect(terms.all).toHaveLength(1);
+
+    const back = performance.now();
+    await server.start();
+    await until(() => terms.running().length === 1, 2 * TIMING.ttlMs);
+    expect(performance.now() - back).toBeLessThan(TIMING.ttlMs);
+    expect(terms.all.map((t) => t.holder)).toEqual(['leader', 'leader']);
+    terms.assertNoOverlap();
+    await sleep(TIMING.ttlMs);
+    expect([leader.role(), standby.role()]).toEqual(['leader', 'standby']);
+  });
+});
