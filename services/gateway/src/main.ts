@@ -17,7 +17,7 @@ import { startGatewayServer } from './gateway.server.js';
 await runMain<GatewayConfig>({
   loadConfig: () => loadGatewayConfig(),
   // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })),
+  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ service: 'gateway' }),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const metrics = new Registry();

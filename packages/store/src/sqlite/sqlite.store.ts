@@ -49,17 +49,41 @@ export class SqliteStore implements Store {
 export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   const inMemory = opts.path === ':memory:';
   if (!inMemory) mkdirSync(dirname(opts.path), { recursive: true });
-  const db = new Database(opts.path);
+  const busyTimeoutMs = Math.floor(opts.busyTimeoutMs ?? 5000);
+  const db = new Database(opts.path, { timeout: busyTimeoutMs });
   try {
-    // Set before any transaction: journal_mode cannot change inside one. WAL lets readers run beside a writer,
-    // and with it synchronous=NORMAL is still crash-safe (a power cut may lose only the last commits).
-    if (!inMemory) db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${Math.floor(opts.busyTimeoutMs ?? 5000)}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
-    return new SqliteStore(db, opts.now ?? (() => new Date()));
+    return retryWhileBusy(busyTimeoutMs, () => {
+      // Set before any transaction: journal_mode cannot change inside one. WAL lets readers run beside a writer,
+      // and with it synchronous=NORMAL is still crash-safe (a power cut may lose only the last commits).
+      if (!inMemory) db.pragma('journal_mode = WAL');
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+      return new SqliteStore(db, opts.now ?? (() => new Date()));
+    });
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * Several processes of one host (gateway, provisioner, router) may open the same file at the same moment. Most
+ * lock waits go through the busy timeout, but a few steps of opening (switching a new file to WAL, which upgrades a
+ * shared lock; the WAL's first recovery) are answered with SQLITE_BUSY at once, since waiting there could deadlock.
+ * Each step is safe to repeat (the migrations run in one transaction), so opening retries them until the timeout.
+ */
+function retryWhileBusy<T>(timeoutMs: number, step: () => T): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return step();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() + pause > deadline) throw err;
+      // Opening is synchronous (better-sqlite3); so is this pause, and it happens only at start.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
   }
 }
