@@ -50,6 +50,12 @@ export class Reconciler {
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly publisher: StatusPublisher;
+  /**
+   * The correlation id of the user request a service is still carrying out, per service: the reconciles woken by
+   * the runtime (replicas becoming ready) belong to that request too, so their logs and status events carry its id
+   * until the service settles. Cleared when it settles, is purged, or a newer request replaces it.
+   */
+  private readonly operations = new Map<string, string>();
 
   constructor(opts: ReconcilerOptions) {
     this.store = opts.store;
@@ -59,7 +65,10 @@ export class Reconciler {
     this.publisher = new StatusPublisher({ bus: opts.bus, now: opts.now });
   }
 
-  async reconcile(serviceId: string, wake: Wake = QUIET_WAKE): Promise<ReconcileOutcome> {
+  async reconcile(serviceId: string, woken: Wake = QUIET_WAKE): Promise<ReconcileOutcome> {
+    if (woken.correlationId !== undefined) this.operations.set(serviceId, woken.correlationId);
+    const correlationId = woken.correlationId ?? this.operations.get(serviceId);
+    const wake: Wake = correlationId === undefined ? woken : { ...woken, correlationId };
     const log = this.logger.child(wake.correlationId ? { serviceId, correlationId: wake.correlationId } : { serviceId });
     for (let attempt = 1; ; attempt++) {
       try {
@@ -104,6 +113,7 @@ export class Reconciler {
     if (!service) {
       await this.runtime.remove(serviceId);
       this.publisher.forget(serviceId);
+      this.operations.delete(serviceId);
       return 'orphan_removed';
     }
     // The gateway writes user-driven statuses (creating, stopping) itself and only publishes an intent; pass
@@ -159,6 +169,7 @@ export class Reconciler {
     await this.publisher.publishDeleted(service, wake.correlationId);
     await this.store.services.purge(service.id);
     this.publisher.forget(service.id);
+    this.operations.delete(service.id);
     log.info('service deleted and purged');
     return 'purged';
   }
@@ -189,7 +200,26 @@ export class Reconciler {
       previousStatus: visibleChange ? service.status : null,
       correlationId: wake.correlationId,
     });
+    if (settled(stored)) this.operations.delete(stored.id);
     return patch ? 'updated' : 'unchanged';
+  }
+}
+
+/** Nothing left to do for the last request: the status is final for it and describes the current spec. */
+function settled(service: InferenceService): boolean {
+  if (service.observedGeneration !== service.generation) return false;
+  switch (service.status) {
+    case 'running':
+      return service.readyReplicas === service.replicas;
+    case 'stopped':
+    case 'failed':
+      return true;
+    case 'creating':
+    case 'updating':
+    case 'stopping':
+      return false;
+    default:
+      return assertNever(service.status);
   }
 }
 

@@ -53,6 +53,27 @@ describe('Provisioner loop', () => {
     await eventually(() => expect(h.eventsFor(service.id)[0]).toMatchObject({ status: 'creating', correlationId: 'req-42' }));
   });
 
+  it('keeps the request’s correlation id on the reconciles the runtime wakes until the service settles, then drops it', async () => {
+    h = await Harness.open();
+    const p = h.provisioner({ resyncIntervalMs: 60_000 });
+    await p.start();
+    const service = await h.create({ replicas: 2 });
+    await h.publishIntent('create', service, 'req-create');
+    await eventually(() => expect(h.runtime.replicas(service.id)).toHaveLength(2));
+    // Replicas become ready one by one: runtime wake-ups, no intent, still the same user request.
+    h.runtime.makeReady(service.id, 1);
+    await eventually(() => expect(h.eventsFor(service.id).at(-1)).toMatchObject({ readyReplicas: 1 }));
+    h.runtime.makeReady(service.id);
+    await eventually(() => expect(h.eventsFor(service.id).at(-1)).toMatchObject({ status: 'running', readyReplicas: 2 }));
+    expect(h.eventsFor(service.id).map((e) => e.correlationId)).toEqual(h.eventsFor(service.id).map(() => 'req-create'));
+
+    // Settled: a crash later on is nobody's request.
+    const before = h.eventsFor(service.id).length;
+    h.runtime.crash(service.id);
+    await eventually(() => expect(h.eventsFor(service.id).length).toBeGreaterThan(before));
+    expect(h.eventsFor(service.id).slice(before).every((e) => e.correlationId === undefined)).toBe(true);
+  });
+
   it('resync repairs a missed intent and removes orphans the store no longer wants', async () => {
     h = await Harness.open({ termination: 'instant' });
     const p = h.provisioner({ resyncIntervalMs: 40 });
