@@ -65,7 +65,14 @@ describe('distributed lifecycle: gateway, provisioner and router as separate pro
   }, 30_000);
 
   it('stops (predict 409 everywhere) and starts again (predicting)', async () => {
-    await api.expectOk('POST', `/inference/services/${id}/stop`);
+    // Through GraphQL this time, with the client's own request id: it reaches the router's log as well.
+    const stopRequestId = `corr-stop-${Date.now().toString(36)}`;
+    const stop = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json', 'x-request-id': stopRequestId },
+      body: JSON.stringify({ query: 'mutation ($id: ID!) { stopInferenceService(id: $id) { id } }', variables: { id } }),
+    });
+    expect(await stop.json()).toEqual({ data: { stopInferenceService: { id } } });
     await api.waitForDetail(id, (d) => d.status === 'stopped', 'stopped', 30_000);
     await waitFor(() => replicaPids(id), (pids) => pids.length === 0, 'the replicas are gone', 15_000);
     const image = await colorImage('red', 'png', 64, 48);
@@ -76,6 +83,8 @@ describe('distributed lifecycle: gateway, provisioner and router as separate pro
       'predict refused with 40900 on every path',
       5_000,
     );
+
+    expect(stack.linesWith(stopRequestId).router.some((line) => line.msg === 'route updated' && line.correlationId === stopRequestId)).toBe(true);
 
     await api.expectOk('POST', `/inference/services/${id}/start`);
     await api.waitRunning(id, 2, 60_000);
