@@ -126,13 +126,17 @@ describe('gateway → router over HTTP (distributed predict)', () => {
     h = await startHarness({ maxInFlightPerReplica: 1, maxQueuePerService: 0 });
     connect(h.url);
     const slow = await pool.start(async (_req, res) => {
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       sendJson(res, 200, { code: 0, data: { predictions: [{ class: 'red', confidence: 1 }] } });
     });
     const service = await h.service([slow.endpoint()]);
     const token = await h.token();
     const busy = client!.predict(service, { image: 'aGk=' }, { authorization: `Bearer ${token}` });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The one slot is taken once the replica holds that request.
+    for (const deadline = Date.now() + 5_000; slow.active < 1; ) {
+      if (Date.now() > deadline) throw new Error('the first request never reached the replica');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const l = await rejection(h.router.predictor.predict(service, { image: 'aGk=' }, { language: 'en' }));
     const r = await rejection(client!.predict(service, { image: 'aGk=' }, { language: 'en', authorization: `Bearer ${token}` }));
     expect(seen(r, 'en')).toEqual(seen(l, 'en'));
