@@ -67,33 +67,47 @@ export class FanoutSubscription {
   private receive(msg: JsMsg): void {
     if (!this.active) return;
     this.queue.push(msg);
-    if (!this.draining) void this.drain();
+    this.drain();
   }
 
-  private async drain(): Promise<void> {
+  /** One at a time in stream order; synchronous handlers run in the delivery tick, async ones are awaited. */
+  private drain(): void {
+    if (this.draining) return;
     this.draining = true;
     try {
       for (let msg = this.queue.shift(); msg && this.active; msg = this.queue.shift()) {
-        this.current = this.handle(msg);
-        await this.current;
-        this.current = undefined;
+        const pending = this.handle(msg);
+        if (pending) {
+          this.current = pending.finally(() => {
+            this.current = undefined;
+            this.draining = false;
+            this.drain();
+          });
+          return;
+        }
       }
-    } finally {
-      this.draining = false;
+    } catch (err) {
+      // Never throw into nats.js's delivery callback: it would stop the consumer.
+      this.deps.logger.error({ event: this.deps.name, err }, 'bus: unexpected failure while handling events');
     }
+    this.draining = false;
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
+  private handle(msg: JsMsg): Promise<void> | undefined {
     const { name, logger } = this.deps;
     const decoded = decodeEvent(name, msg.data);
     if (!decoded.ok) {
       logger.warn({ event: name, subject: msg.subject, streamSeq: msg.info.streamSequence, err: decoded.error }, 'bus: dropped an invalid event');
-      return;
+      return undefined;
     }
+    const eventId = decoded.event.eventId;
+    const failed = (err: unknown) => logger.error({ event: name, eventId, err }, 'bus: event handler failed');
     try {
-      await this.deps.handler(decoded.event);
+      const result = this.deps.handler(decoded.event);
+      if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') return Promise.resolve(result).then(undefined, failed);
     } catch (err) {
-      logger.error({ event: name, eventId: decoded.event.eventId, err }, 'bus: event handler failed');
+      failed(err);
     }
+    return undefined;
   }
 }

@@ -8,6 +8,10 @@ import { GiveUpAdvisoryWatcher } from './nats-giveup.advisory.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
+
 interface Held {
   msg: JsMsg;
   receivedAt: number;
@@ -87,46 +91,74 @@ export class GroupSubscription {
     }
     this.held.add(item);
     this.queue.push(item);
-    if (!this.draining) void this.drain();
+    this.drain();
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Handles queued events one at a time. A handler that returns synchronously is settled in the same tick,
+   * so the acks of a whole pulled batch leave in one socket write (nats.js flushes once per microtask turn);
+   * an async handler's event is settled when its promise does, and the next event waits for it.
+   */
+  private drain(): void {
+    if (this.draining) return;
     this.draining = true;
     try {
       for (let item = this.queue.shift(); item && this.active; item = this.queue.shift()) {
-        this.current = this.handle(item);
-        await this.current;
-        this.current = undefined;
+        const pending = this.handle(item);
+        if (pending) {
+          this.current = pending.finally(() => {
+            this.current = undefined;
+            this.draining = false;
+            this.drain();
+          });
+          return;
+        }
       }
-    } finally {
-      this.draining = false;
+    } catch (err) {
+      // Never throw into nats.js's delivery callback: it would stop the consumer.
+      this.deps.logger.error({ event: this.deps.name, group: this.deps.group, err }, 'bus: unexpected failure while handling events');
     }
+    this.draining = false;
   }
 
-  private async handle(item: Held): Promise<void> {
+  private handle(item: Held): Promise<void> | undefined {
     const { name, group, logger } = this.deps;
     const { msg } = item;
-    const deliveries = msg.info.deliveryCount;
     const decoded = decodeEvent(name, msg.data);
     if (!decoded.ok) {
       logger.warn({ event: name, group, subject: msg.subject, streamSeq: msg.info.streamSequence, err: decoded.error }, 'bus: dropped an invalid event');
       this.release(item, () => msg.term('invalid event'));
-      return;
+      return undefined;
     }
     const event = decoded.event;
+    let result: void | Promise<void>;
     try {
-      await this.deps.handler(event);
-      this.release(item, () => msg.ack());
+      result = this.deps.handler(event);
     } catch (err) {
-      if (deliveries >= this.deps.maxDeliver) {
-        await this.giveUp(event, err, deliveries);
-        this.release(item, () => msg.term('handler failed on every delivery'));
-        return;
-      }
-      const delayMs = nakDelay(this.deps.options.group, deliveries);
-      logger.warn({ event: name, eventId: event.eventId, group, deliveries, retryInMs: delayMs, err }, 'bus: event handler failed; redelivering');
-      this.release(item, () => msg.nak(delayMs));
+      return this.failed(item, event, err);
     }
+    if (!isPromiseLike(result)) {
+      this.release(item, () => msg.ack());
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      () => this.release(item, () => msg.ack()),
+      (err: unknown) => this.failed(item, event, err),
+    );
+  }
+
+  /** A failed delivery: nak with backoff, or on the last one, onGiveUp once and terminate. */
+  private failed(item: Held, event: EventMap[EventName], err: unknown): Promise<void> | undefined {
+    const { name, group, logger } = this.deps;
+    const { msg } = item;
+    const deliveries = msg.info.deliveryCount;
+    if (deliveries >= this.deps.maxDeliver) {
+      return this.giveUp(event, err, deliveries).then(() => this.release(item, () => msg.term('handler failed on every delivery')));
+    }
+    const delayMs = nakDelay(this.deps.options.group, deliveries);
+    logger.warn({ event: name, eventId: event.eventId, group, deliveries, retryInMs: delayMs, err }, 'bus: event handler failed; redelivering');
+    this.release(item, () => msg.nak(delayMs));
+    return undefined;
   }
 
   private async giveUp(event: EventMap[EventName], err: unknown, deliveries: number): Promise<void> {
