@@ -112,4 +112,15 @@ describe('busIntentPublisher', () => {
       expect.objectContaining({ level: 40, serviceId: 'svc-abcdefghij0123', intent: 'stop', requestId: 'req-lost-1', msg: expect.stringMatching(/resync/) }),
     ]);
   });
+
+  it('bestEffortIntents: a publish still retrying (broker away) stops holding the request after waitMs, and still completes', async () => {
+    let finish!: () => void;
+    const slow = { publish: () => new Promise<void>((resolve) => (finish = resolve)) };
+    const started = Date.now();
+    await bestEffortIntents(slow, pino({ level: 'silent' }), { waitMs: 100 }).publish('create', service());
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(90);
+    expect(waited).toBeLessThan(2_000);
+    finish(); // the background publish may still land; nothing throws when it does
+  });
 });

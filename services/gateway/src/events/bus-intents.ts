@@ -26,19 +26,36 @@ export function busIntentPublisher(bus: EventBus, now: () => Date = () => new Da
 }
 
 /**
- * The gateway's intents as the use cases get them: a publish that fails is logged, never thrown. The desired
- * spec is already in the store when an intent goes out, and the provisioner's periodic resync converges on it,
- * so a lost intent only delays convergence; failing the user's request for it would report a change as failed
- * that is in fact committed (and a retry would then hit the duplicate-name or stale-state checks).
+ * The gateway's intents as the use cases get them: a publish that fails is logged, never thrown, and a publish
+ * still retrying after `waitMs` (the broker is away: the bus retries, de-duplicated by eventId, for up to 30 s)
+ * stops holding the request up and carries on in the background. The desired spec is already in the store when
+ * an intent goes out, and the provisioner's periodic resync converges on it, so a late or lost intent only delays
+ * convergence; failing or stalling the user's request for it would report a committed change as failed (and a
+ * retry would then hit the duplicate-name or stale-state checks).
  */
-export function bestEffortIntents(inner: IntentPublisher, logger: Logger): IntentPublisher {
+export function bestEffortIntents(inner: IntentPublisher, logger: Logger, options: { waitMs?: number } = {}): IntentPublisher {
+  const waitMs = options.waitMs ?? 2_000;
   return {
-    publish: (intent, service, trace) =>
-      inner.publish(intent, service, trace).then(
-        () => logger.debug({ serviceId: service.id, intent, generation: service.generation, requestId: trace?.requestId }, 'intent published'),
-        (err: unknown) => {
-          logger.warn({ err, serviceId: service.id, intent, requestId: trace?.requestId }, 'intent not published; the next resync converges');
+    async publish(intent, service, trace) {
+      const requestId = trace?.requestId;
+      const published = inner.publish(intent, service, trace).then(
+        () => {
+          logger.debug({ serviceId: service.id, intent, generation: service.generation, requestId }, 'intent published');
+          return true;
         },
-      ),
+        (err: unknown) => {
+          logger.warn({ err, serviceId: service.id, intent, requestId }, 'intent not published; the next resync converges');
+          return true;
+        },
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs);
+        timer.unref();
+      });
+      const done = await Promise.race([published, waited]);
+      clearTimeout(timer);
+      if (!done) logger.info({ serviceId: service.id, intent, requestId, waitMs }, 'intent still publishing; answering the request meanwhile');
+    },
   };
 }
