@@ -91,4 +91,17 @@ describe('NatsBus across a broker restart', () => {
       expect(info.state.messages).toBe(all.length + 3);
     });
   }
+
+  it('closes within its timeout while the broker is down (a SIGTERM during an outage still exits)', async () => {
+    const bus = await open('closing');
+    await bus.subscribe('service.status', () => undefined);
+    await bus.subscribe('service.intent', () => undefined, { group: 'provisioner' });
+    await server.kill('SIGKILL');
+    await waitUntil(() => !bus.isReady(), 'the bus noticed the outage');
+    const started = Date.now();
+    await bus.close();
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(bus.isReady()).toBe(false);
+    await expect(bus.publish('service.status', statusEventFixture())).rejects.toThrow(/closed/);
+  });
 });

@@ -3,6 +3,7 @@ import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClie
 import type { BusLogger } from '../bus-logger.js';
 import type { ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { decodeEvent } from './nats.codec.js';
+import { withinMs } from './nats.timing.js';
 import { eventFilter } from './nats.subjects.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
@@ -54,14 +55,14 @@ export class FanoutSubscription {
     if (!this.active) return;
     this.active = false;
     this.queue.length = 0;
-    await this.messages?.close().catch(() => undefined);
-    // Best effort: an ordered consumer left behind expires on the server after its inactivity threshold.
-    await this.consumer?.delete().catch(() => undefined);
-    if (this.current) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.current, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
-    }
+    const stopped = (async () => {
+      await this.messages?.close().catch(() => undefined);
+      // Best effort: an ordered consumer left behind expires on the server after its inactivity threshold.
+      await this.consumer?.delete().catch(() => undefined);
+      await this.current;
+    })();
+    // Bounded: with the broker down, the delete request would wait for its own timeout.
+    await withinMs(stopped, timeoutMs);
   }
 
   private receive(msg: JsMsg): void {

@@ -4,6 +4,7 @@ import type { BusLogger } from '../bus-logger.js';
 import type { SubscribeOptions } from '../event-bus.port.js';
 import { nakDelay, type ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { decodeEvent } from './nats.codec.js';
+import { withinMs } from './nats.timing.js';
 import { GiveUpAdvisoryWatcher } from './nats-giveup.advisory.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
@@ -74,13 +75,14 @@ export class GroupSubscription {
     this.active = false;
     clearInterval(this.keepAlive);
     this.advisories?.stop();
-    await this.messages?.close().catch(() => undefined);
     for (const item of this.queue.splice(0)) this.release(item, () => item.msg.nak());
-    if (this.current) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.current, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
-    }
+    await withinMs(
+      (async () => {
+        await this.messages?.close().catch(() => undefined);
+        await this.current;
+      })(),
+      timeoutMs,
+    );
   }
 
   private receive(msg: JsMsg): void {

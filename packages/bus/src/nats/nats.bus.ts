@@ -5,6 +5,7 @@ import type { EventBus, EventHandler, SubscribeOptions, Subscription } from '../
 import { parseEvent } from '../event-validation.js';
 import { resolveNatsBusOptions, type NatsBusOptions, type ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { encodeEvent } from './nats.codec.js';
+import { sleepMs, withinMs } from './nats.timing.js';
 import { FanoutSubscription } from './nats-fanout.subscription.js';
 import { GroupSubscription } from './nats-group.subscription.js';
 import { ensureGroupConsumer, ensureStream } from './nats-stream.setup.js';
@@ -16,7 +17,6 @@ type Member = GroupSubscription | FanoutSubscription;
 /** Publish failures worth another attempt: the broker is restarting, unreachable for a moment, or slow. */
 const RETRYABLE = new Set<string>([ErrorCode.Timeout, ErrorCode.NoResponders, ErrorCode.Disconnect, ErrorCode.ConnectionRefused, ErrorCode.JetStream408RequestTimeout]);
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The EventBus of distributed mode, on NATS JetStream (DESIGN §2.1): one stream with file storage and limits,
@@ -95,7 +95,7 @@ export class NatsBus implements EventBus {
         const wait = Math.min(2_000, 100 * 2 ** attempt);
         if (!retryable || Date.now() + wait >= deadline) throw err;
         this.logger.warn({ event: name, eventId: payload.eventId, attempt: attempt + 1, code }, 'bus: publish failed; retrying');
-        await sleep(wait);
+        await sleepMs(wait);
       }
     }
   }
@@ -144,11 +144,16 @@ export class NatsBus implements EventBus {
     await Promise.all(members.map((m) => m.stop(this.options.closeTimeoutMs)));
     this.reconnectListeners.clear();
     if (this.nc.isClosed()) return;
-    try {
-      await this.nc.drain();
-    } catch {
-      await this.nc.close().catch(() => undefined);
-    }
+    // Draining needs the server (it waits for a flush); with the broker down it would wait for its return, and
+    // a process being stopped must exit. Past the timeout the connection is closed: unsent acks are redelivered.
+    const drained = await withinMs(
+      this.nc.drain().then(
+        () => true,
+        () => false,
+      ),
+      this.options.closeTimeoutMs,
+    );
+    if (drained !== true) await this.nc.close().catch(() => undefined);
   }
 
   private fanout(name: EventName, handler: AnyHandler): FanoutSubscription {
