@@ -157,13 +157,21 @@ describe('NatsBus groups', () => {
     const events = Array.from({ length: 6 }, () => intentEventFixture({ serviceId: newServiceId() }));
     for (const event of events) await stayingBus.publish('service.intent', event);
     await waitUntil(() => leaving.length === 1, 'the leaving member started the first event');
-    await sleep(200); // it has pulled the others by now
+    // Until it holds all six (one started, five waiting): an event still on the wire as it leaves would only come
+    // back after AckWait, which is not what this test is about.
+    for (const deadline = Date.now() + 5_000; ; await sleep(20)) {
+      const info = await jsm.consumers.info(stream.streamName, `${name}__service_intent`);
+      if (info.num_ack_pending === 6 && info.num_pending === 0) break;
+      if (Date.now() > deadline) throw new Error(`the leaving member did not pull every event: ${JSON.stringify(info.num_ack_pending)}`);
+    }
     await stayingBus.subscribe('service.intent', (e) => void staying.push(e.eventId), { group: name });
     const unsubscribed = leavingSub.unsubscribe();
     release();
     await unsubscribed;
-    await waitUntil(() => staying.length === 5, 'the waiting events moved to the remaining member');
-    expect([...leaving, ...staying].sort()).toEqual(events.map((e) => e.eventId).sort());
+    const ids = events.map((e) => e.eventId);
+    // At-least-once: an event in flight to the leaving member as it left may also come twice; none may be missing.
+    await waitUntil(() => ids.every((id) => leaving.includes(id) || staying.includes(id)), 'the waiting events moved to the remaining member');
+    expect(leaving).toHaveLength(1);
   });
 
   it('gives up an event whose every delivery went unacknowledged (a hung member): onGiveUp once, from the advisory', async () => {

@@ -3,7 +3,7 @@ import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClie
 import type { BusLogger } from '../bus-logger.js';
 import type { ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { decodeEvent } from './nats.codec.js';
-import { withinMs } from './nats.timing.js';
+import { PULL_EXPIRES_MS, withinMs } from './nats.timing.js';
 import { eventFilter } from './nats.subjects.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
@@ -48,7 +48,7 @@ export class FanoutSubscription {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: state.last_seq + 1,
     });
-    this.messages = await this.consumer.consume({ callback: (msg) => this.receive(msg) });
+    this.messages = await this.consumer.consume({ expires: PULL_EXPIRES_MS, callback: (msg) => this.receive(msg) });
   }
 
   async stop(timeoutMs: number): Promise<void> {
@@ -76,7 +76,9 @@ export class FanoutSubscription {
     if (this.draining) return;
     this.draining = true;
     try {
-      for (let msg = this.queue.shift(); msg && this.active; msg = this.queue.shift()) {
+      while (this.active) {
+        const msg = this.queue.shift();
+        if (!msg) break;
         const pending = this.handle(msg);
         if (pending) {
           this.current = pending.finally(() => {

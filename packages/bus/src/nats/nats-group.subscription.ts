@@ -4,7 +4,7 @@ import type { BusLogger } from '../bus-logger.js';
 import type { SubscribeOptions } from '../event-bus.port.js';
 import { nakDelay, type ResolvedNatsBusOptions } from './nats-bus.options.js';
 import { decodeEvent } from './nats.codec.js';
-import { withinMs } from './nats.timing.js';
+import { PULL_EXPIRES_MS, withinMs } from './nats.timing.js';
 import { GiveUpAdvisoryWatcher } from './nats-giveup.advisory.js';
 
 type AnyHandler = (event: EventMap[EventName]) => void | Promise<void>;
@@ -60,7 +60,7 @@ export class GroupSubscription {
       await this.advisories.start();
     }
     const consumer = await js.consumers.get(options.streamName, this.deps.consumerName);
-    this.messages = await consumer.consume({ max_messages: options.group.batch, callback: (msg) => this.receive(msg) });
+    this.messages = await consumer.consume({ max_messages: options.group.batch, expires: PULL_EXPIRES_MS, callback: (msg) => this.receive(msg) });
     const every = Math.max(250, Math.floor(options.group.ackWaitMs / 3));
     this.keepAlive = setInterval(() => this.signalInProgress(), every);
     this.keepAlive.unref();
@@ -75,14 +75,15 @@ export class GroupSubscription {
     this.active = false;
     clearInterval(this.keepAlive);
     this.advisories?.stop();
+    const deadline = Date.now() + timeoutMs;
+    // Stop pulling first: events nak'ed while this member's pull is still open would come straight back to it.
+    await withinMs(this.messages?.close().catch(() => undefined) ?? Promise.resolve(), timeoutMs);
+    // An event the server had already sent as the subscription closed is not read by anyone: it reaches
+    // another member after AckWait. (The server skips pull requests whose inbox lost interest, so that window is
+    // only what was on the wire; re-subscribing the inbox to nak such stragglers would pull more events into
+    // it and burn their deliveries.)
     for (const item of this.queue.splice(0)) this.release(item, () => item.msg.nak());
-    await withinMs(
-      (async () => {
-        await this.messages?.close().catch(() => undefined);
-        await this.current;
-      })(),
-      timeoutMs,
-    );
+    if (this.current) await withinMs(this.current, Math.max(0, deadline - Date.now()));
   }
 
   private receive(msg: JsMsg): void {
@@ -105,7 +106,9 @@ export class GroupSubscription {
     if (this.draining) return;
     this.draining = true;
     try {
-      for (let item = this.queue.shift(); item && this.active; item = this.queue.shift()) {
+      while (this.active) {
+        const item = this.queue.shift();
+        if (!item) break;
         const pending = this.handle(item);
         if (pending) {
           this.current = pending.finally(() => {
