@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newServiceId } from '@remotegpu/core';
 import { startNatsServer, type NatsServerProcess } from '@remotegpu/testkit';
 import { connect } from 'nats';
+import { mkdir, rm } from 'node:fs/promises';
 import { intentEventFixture, sleep, statusEventFixture, waitUntil } from '../src/contract/contract.fixtures.js';
 import { NatsBus } from '../src/nats/nats.bus.js';
 import { FAST_GROUP, recordingLogger } from './nats.fixtures.js';
@@ -103,5 +104,31 @@ describe('NatsBus across a broker restart', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(bus.isReady()).toBe(false);
     await expect(bus.publish('service.status', statusEventFixture())).rejects.toThrow(/closed/);
+  });
+
+  it('after the broker came back without its data: stream, group consumer and plain subscription are back before onReconnect fires', async () => {
+    const publisher = await open('publisher');
+    const consumer = await open('consumer');
+    const serviceId = newServiceId();
+    const intents: string[] = [];
+    const statuses: string[] = [];
+    await consumer.subscribe('service.intent', (e) => void (e.serviceId === serviceId && intents.push(e.eventId)), { group: 'provisioner' });
+    await consumer.subscribe('service.status', (e) => void (e.serviceId === serviceId && statuses.push(e.eventId)));
+    for (let i = 0; i < 20; i++) await publisher.publish('service.status', statusEventFixture({ serviceId, version: i }));
+    await waitUntil(() => statuses.length === 20, 'the first statuses arrived');
+
+    await server.kill('SIGKILL');
+    await rm(server.storeDir, { recursive: true, force: true });
+    await mkdir(server.storeDir);
+    const reconnected = new Promise<void>((resolve) => consumer.onReconnect(resolve));
+    await server.start();
+    await reconnected;
+    // onReconnect fired: what is published from now on must arrive.
+    await waitUntil(() => publisher.isReady(), 'the publisher reconnected', 10_000);
+    const intent = intentEventFixture({ serviceId });
+    const status = statusEventFixture({ serviceId, version: 100 });
+    await publisher.publish('service.intent', intent);
+    await publisher.publish('service.status', status);
+    await waitUntil(() => intents.includes(intent.eventId) && statuses.includes(status.eventId), 'both arrived on the new stream', 15_000);
   });
 });

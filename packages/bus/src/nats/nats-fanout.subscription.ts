@@ -51,6 +51,19 @@ export class FanoutSubscription {
     this.messages = await this.consumer.consume({ expires: PULL_EXPIRES_MS, callback: (msg) => this.receive(msg) });
   }
 
+  /**
+   * After a reconnect to a broker that lost its data, the stream is a new one numbered from 1 again, and the
+   * ordered consumer would wait for the sequence after the last one it saw in the old stream: start over at the
+   * new stream's end. (What was published in between is covered by the store re-read `onReconnect` asks for.)
+   */
+  async restore(streamRecreated: boolean): Promise<void> {
+    if (!streamRecreated || !this.active) return;
+    const previous = this.messages;
+    this.messages = undefined;
+    await previous?.close().catch(() => undefined);
+    if (this.active) await this.start();
+  }
+
   async stop(timeoutMs: number): Promise<void> {
     if (!this.active) return;
     this.active = false;

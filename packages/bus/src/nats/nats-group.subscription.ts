@@ -31,6 +31,8 @@ export interface GroupSubscriptionDeps {
   maxDeliver: number;
   handler: AnyHandler;
   onGiveUp: SubscribeOptions['onGiveUp'];
+  /** Creates the group's durable consumer if it is missing (after a broker came back without its data). */
+  ensureConsumer: () => Promise<unknown>;
 }
 
 /**
@@ -64,6 +66,14 @@ export class GroupSubscription {
     const every = Math.max(250, Math.floor(options.group.ackWaitMs / 3));
     this.keepAlive = setInterval(() => this.signalInProgress(), every);
     this.keepAlive.unref();
+  }
+
+  /**
+   * After a reconnect: the broker may have come back without its data. The consumer is recreated if missing;
+   * nats.js finds it again on its next check (it keeps retrying while it is not found).
+   */
+  async restore(): Promise<void> {
+    if (this.active) await this.deps.ensureConsumer();
   }
 
   /**

@@ -36,6 +36,8 @@ export class NatsBus implements EventBus {
     private readonly jsm: JetStreamManager,
     private readonly options: ResolvedNatsBusOptions,
     private readonly logger: BusLogger,
+    /** When the stream we set up was created: another value after a reconnect means the broker lost its data. */
+    private streamCreated: string,
   ) {
     void this.watchConnection();
   }
@@ -64,8 +66,8 @@ export class NatsBus implements EventBus {
     }
     try {
       const jsm = await nc.jetstreamManager({ timeout: resolved.publish.attemptTimeoutMs });
-      await ensureStream(jsm, resolved, logger);
-      return new NatsBus(nc, nc.jetstream({ timeout: resolved.publish.attemptTimeoutMs }), jsm, resolved, logger);
+      const stream = await ensureStream(jsm, resolved, logger);
+      return new NatsBus(nc, nc.jetstream({ timeout: resolved.publish.attemptTimeoutMs }), jsm, resolved, logger, stream.created);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw new Error(`NATS at ${resolved.url}: cannot set up the JetStream stream ${resolved.streamName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -166,6 +168,7 @@ export class NatsBus implements EventBus {
     if (!Number.isInteger(maxDeliver) || maxDeliver < 1) throw new Error(`maxDeliver must be a positive integer, got ${maxDeliver}`);
     const info = await ensureGroupConsumer(this.jsm, this.options, { group, event: name, maxDeliver });
     return new GroupSubscription({
+      ensureConsumer: () => ensureGroupConsumer(this.jsm, this.options, { group, event: name, maxDeliver }),
       nc: this.nc,
       js: this.js,
       jsm: this.jsm,
@@ -189,13 +192,35 @@ export class NatsBus implements EventBus {
       } else if (status.type === Events.Reconnect) {
         this.connected = true;
         this.logger.warn({ server: status.data }, 'bus: reconnected to NATS');
-        for (const listener of [...this.reconnectListeners]) {
-          try {
-            listener();
-          } catch (err) {
-            this.logger.error({ err }, 'bus: a reconnect listener failed');
-          }
-        }
+        void this.afterReconnect();
+      }
+    }
+  }
+
+  /**
+   * Puts the stream and the group consumers back if the broker lost them, then tells the listeners: anything
+   * published from then on is delivered, and what came before is covered by the store re-read they do.
+   */
+  private async afterReconnect(): Promise<void> {
+    for (let attempt = 0; attempt < 5 && !this.closing; attempt++) {
+      try {
+        const stream = await ensureStream(this.jsm, this.options, this.logger);
+        const recreated = stream.created !== this.streamCreated;
+        if (recreated) this.logger.warn({ stream: this.options.streamName }, 'bus: the broker came back without the event stream; recreated it');
+        this.streamCreated = stream.created;
+        await Promise.all([...this.members].map((member) => member.restore(recreated)));
+        break;
+      } catch (err) {
+        this.logger.warn({ err, attempt: attempt + 1 }, 'bus: could not check the stream after reconnecting; retrying');
+        await sleepMs(500 * 2 ** attempt);
+      }
+    }
+    if (this.closing) return;
+    for (const listener of [...this.reconnectListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ err }, 'bus: a reconnect listener failed');
       }
     }
   }
