@@ -17,6 +17,8 @@ describe('model server configuration', () => {
   it('applies the documented defaults', () => {
     expect(loadConfig(REQUIRED)).toEqual({
       modelPath: '/models/m.onnx',
+      modelSource: { kind: 'path', path: '/models/m.onnx' },
+      terminationMessagePath: null,
       modelName: 'svc-abc123',
       modelVersion: 'v1',
       labels: ['cat', 'dog'],
@@ -87,5 +89,56 @@ describe('model server configuration', () => {
   it('sees a GPU only when CUDA_VISIBLE_DEVICES names one first', () => {
     for (const yes of ['0', '3,1', ' 2 ', 'GPU-8f2b1c3e-aaaa-bbbb-cccc-0123456789ab', 'MIG-1a2b3c4d-0000']) expect(namesAGpu(yes), yes).toBe(true);
     for (const no of [undefined, '', '-1', 'none', 'NoDevFiles', ',0']) expect(namesAGpu(no), String(no)).toBe(false);
+  });
+
+  describe('model delivery by URI', () => {
+    const SHA = 'ab'.repeat(32);
+    const { RGPU_MODEL_PATH: _path, ...NAMED } = REQUIRED;
+
+    it('downloads into a content-addressed cache under the replica\'s temp dir by default', () => {
+      const config = loadConfig({ ...NAMED, RGPU_MODEL_URI: 'https://models.example.com/m.onnx', RGPU_MODEL_SHA256: SHA.toUpperCase(), TMPDIR: '/r/tmp' });
+      expect(config.modelSource).toEqual({
+        kind: 'uri',
+        uri: 'https://models.example.com/m.onnx',
+        sha256: SHA,
+        token: null,
+        cacheDir: '/r/tmp/rgpu-model-cache',
+        maxBytes: 1024 ** 3,
+        fetchTimeoutMs: 600_000,
+      });
+      expect(config.modelPath).toBe(`/r/tmp/rgpu-model-cache/${SHA}.onnx`);
+    });
+
+    it('reads the token, cache dir, limits and termination message path', () => {
+      const config = loadConfig({
+        ...NAMED,
+        RGPU_MODEL_URI: 'http://gateway:8080/api/v1/artifacts/7/v1',
+        RGPU_MODEL_SHA256: SHA,
+        RGPU_MODEL_TOKEN: 'a.b.c',
+        RGPU_MODEL_CACHE_DIR: '/cache',
+        RGPU_MODEL_MAX_BYTES: '4096',
+        RGPU_MODEL_FETCH_TIMEOUT_MS: '5000',
+        RGPU_TERMINATION_MESSAGE_PATH: '/dev/termination-log',
+      });
+      expect(config.modelSource).toMatchObject({ token: 'a.b.c', cacheDir: '/cache', maxBytes: 4096, fetchTimeoutMs: 5000 });
+      expect(config.modelPath).toBe(`/cache/${SHA}.onnx`);
+      expect(config.terminationMessagePath).toBe('/dev/termination-log');
+    });
+
+    it('wants exactly one source, and a checksum with a URI', () => {
+      expect(problemsOf(NAMED)).toEqual([expect.stringMatching(/^RGPU_MODEL_PATH: is required \(or RGPU_MODEL_URI/)]);
+      expect(problemsOf({ ...REQUIRED, RGPU_MODEL_URI: 'http://h/m', RGPU_MODEL_SHA256: SHA })).toEqual([
+        'RGPU_MODEL_URI: give either RGPU_MODEL_PATH or RGPU_MODEL_URI, not both',
+      ]);
+      expect(problemsOf({ ...NAMED, RGPU_MODEL_URI: 'http://h/m' })).toEqual(['RGPU_MODEL_SHA256: is required with RGPU_MODEL_URI']);
+    });
+
+    it('refuses other schemes, credentials in the URI, a malformed checksum and a token that is not one header line', () => {
+      const named = (env: Record<string, string>) => problemsOf({ ...NAMED, ...env }).map((p) => p.split(':')[0]);
+      expect(named({ RGPU_MODEL_URI: 'file:///etc/passwd', RGPU_MODEL_SHA256: SHA })).toEqual(['RGPU_MODEL_URI']);
+      expect(named({ RGPU_MODEL_URI: 'https://u:p@h/m', RGPU_MODEL_SHA256: SHA })).toEqual(['RGPU_MODEL_URI']);
+      expect(named({ RGPU_MODEL_URI: 'https://h/m', RGPU_MODEL_SHA256: 'abc' })).toEqual(['RGPU_MODEL_SHA256']);
+      expect(named({ RGPU_MODEL_URI: 'https://h/m', RGPU_MODEL_SHA256: SHA, RGPU_MODEL_TOKEN: 'a b\r\nX: y' })).toEqual(['RGPU_MODEL_TOKEN']);
+    });
   });
 });

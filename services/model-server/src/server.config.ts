@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { parsePreprocessing, type Preprocessing } from '@remotegpu/core';
 import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
@@ -9,8 +11,35 @@ import { ConfigError } from '@remotegpu/core';
  */
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 
+/**
+ * Where the model comes from. `path`: a file this host can read (the local runtime's replicas, a model baked
+ * into an image or mounted). `uri`: fetched by the replica itself over http(s) — the original `artifact_uri`,
+ * or the gateway's artifact endpoint with a token scoped to that one artifact — verified against `sha256` and
+ * cached under `cacheDir` (DESIGN §2.1: a replica on another host cannot read the gateway's disk).
+ */
+export type ModelSource =
+  | { kind: 'path'; path: string }
+  | {
+      kind: 'uri';
+      uri: string;
+      /** Lowercase hex; a download with another digest is refused (exit 78, `artifact_checksum_mismatch`). */
+      sha256: string;
+      /** Sent as `Authorization: Bearer` (the gateway's artifact token); never logged. */
+      token: string | null;
+      cacheDir: string;
+      maxBytes: number;
+      fetchTimeoutMs: number;
+    };
+
 export interface ModelServerConfig {
   modelPath: string;
+  /** How `modelPath` is obtained: read as is, or downloaded there first (then `modelPath` is the cached file). */
+  modelSource: ModelSource;
+  /**
+   * Where the `failed` line also goes, for a supervisor that cannot read stdout: Kubernetes reads the
+   * container's terminationMessagePath into `lastState.terminated.message`.
+   */
+  terminationMessagePath: string | null;
   /** The name served under OIP v2 (`/v2/models/{name}`); the platform passes the service id. */
   modelName: string;
   modelVersion: string;
@@ -66,8 +95,26 @@ const preprocessing = z.unknown().transform((value, ctx): Preprocessing | null =
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+const SHA256 = /^[0-9a-f]{64}$/;
+
 const EnvSchema = z.object({
-  RGPU_MODEL_PATH: z.string({ error: 'is required: the path of the ONNX file to serve' }).min(1),
+  RGPU_MODEL_PATH: z.string().min(1).optional(),
+  RGPU_MODEL_URI: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' })
+    .refine((u) => { const url = new URL(u); return url.username === '' && url.password === ''; }, 'must not carry credentials (use RGPU_MODEL_TOKEN)')
+    .optional(),
+  RGPU_MODEL_SHA256: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .refine((s) => SHA256.test(s), 'must be the 64 hex digits of the artifact\'s sha256')
+    .optional(),
+  // A JWT or an opaque bearer token: visible ASCII, bounded, so it fits one header line.
+  RGPU_MODEL_TOKEN: z.string().regex(/^[\x21-\x7e]{1,8192}$/, 'must be 1-8192 visible ASCII characters').optional(),
+  RGPU_MODEL_CACHE_DIR: z.string().min(1).optional(),
+  RGPU_MODEL_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  RGPU_MODEL_FETCH_TIMEOUT_MS: int(1_000, 3_600_000).default(600_000),
+  RGPU_TERMINATION_MESSAGE_PATH: z.string().min(1).optional(),
+  TMPDIR: z.string().min(1).optional(),
   // The name and version become URL path segments, so nothing that would need escaping.
   RGPU_MODEL_NAME: z
     .string({ error: 'is required: the name served under /v2/models/{name}' })
@@ -104,12 +151,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   // Labels are required, but reported here so that a missing one is named like every other problem.
   if (present.RGPU_LABELS === undefined) problems.push('RGPU_LABELS: is required: a JSON array of class names, one per model output');
+  problems.push(...sourceProblems(present));
   const http = httpTimeoutsFromEnv(present);
   problems.push(...http.problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
+  const modelSource = modelSourceOf(e);
   return {
-    modelPath: e.RGPU_MODEL_PATH,
+    modelPath: modelSource.kind === 'path' ? modelSource.path : cachedPath(modelSource.cacheDir, modelSource.sha256),
+    modelSource,
+    terminationMessagePath: e.RGPU_TERMINATION_MESSAGE_PATH ?? null,
     modelName: e.RGPU_MODEL_NAME,
     modelVersion: e.RGPU_MODEL_VERSION,
     labels: e.RGPU_LABELS!,
@@ -125,4 +176,36 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.RGPU_LOG_LEVEL,
     httpTimeouts: http.timeouts,
   };
+}
+
+/** Exactly one source: a path, or a URI with the checksum that makes a download trustworthy. */
+function sourceProblems(env: Record<string, string | undefined>): string[] {
+  const hasPath = env.RGPU_MODEL_PATH !== undefined;
+  const hasUri = env.RGPU_MODEL_URI !== undefined;
+  if (hasPath && hasUri) return ['RGPU_MODEL_URI: give either RGPU_MODEL_PATH or RGPU_MODEL_URI, not both'];
+  if (!hasPath && !hasUri) {
+    return ['RGPU_MODEL_PATH: is required (or RGPU_MODEL_URI with RGPU_MODEL_SHA256): the ONNX file to serve'];
+  }
+  // Without a checksum a replica would serve whatever the URL answers today.
+  if (hasUri && env.RGPU_MODEL_SHA256 === undefined) return ['RGPU_MODEL_SHA256: is required with RGPU_MODEL_URI'];
+  return [];
+}
+
+function modelSourceOf(e: z.infer<typeof EnvSchema>): ModelSource {
+  if (e.RGPU_MODEL_URI === undefined) return { kind: 'path', path: e.RGPU_MODEL_PATH! };
+  return {
+    kind: 'uri',
+    uri: e.RGPU_MODEL_URI,
+    sha256: e.RGPU_MODEL_SHA256!,
+    token: e.RGPU_MODEL_TOKEN ?? null,
+    // The replica's own temp dir by default (the local runtime gives each replica one; a pod mounts an emptyDir).
+    cacheDir: e.RGPU_MODEL_CACHE_DIR ?? join(e.TMPDIR ?? tmpdir(), 'rgpu-model-cache'),
+    maxBytes: e.RGPU_MODEL_MAX_BYTES,
+    fetchTimeoutMs: e.RGPU_MODEL_FETCH_TIMEOUT_MS,
+  };
+}
+
+/** The cache is content-addressed: one file per digest, so two versions never share a name by accident. */
+export function cachedPath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, `${sha256}.onnx`);
 }

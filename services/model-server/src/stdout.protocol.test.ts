@@ -18,4 +18,20 @@ describe('stdout protocol', () => {
       expect(parseStdoutEvent(stray), stray).toBeNull();
     }
   });
+
+  it('carries a status reason code and its params, and drops a code that is not one', () => {
+    const line = failedLine(EXIT_CONFIG, 'sha256 mismatch', { code: 'artifact_checksum_mismatch', params: { expected: 'aa', actual: 'bb' } });
+    expect(parseStdoutEvent(line.trim())).toEqual({
+      event: 'failed',
+      exit_code: 78,
+      reason: 'sha256 mismatch',
+      code: 'artifact_checksum_mismatch',
+      params: { expected: 'aa', actual: 'bb' },
+    });
+    expect(parseStdoutEvent('{"event":"failed","exit_code":1,"reason":"x","code":"Not A Code","params":{"a":1}}')).toEqual({
+      event: 'failed',
+      exit_code: 1,
+      reason: 'x',
+    });
+  });
 });
