@@ -119,7 +119,9 @@ describe('gateway → router over HTTP (distributed predict)', () => {
         expect(seen(r, language)).toMatchObject({ ...expected, fields: expected.fields ? [expect.objectContaining((expected.fields as object[])[0])] : [] });
       }
     }
-    expect(seen(await rejection(both(stopped, 'aGk=', 'en').then((b) => b.remote)), 'en').message).toMatch(/start/);
+    const again = await both(stopped, 'aGk=', 'en');
+    await rejection(again.local); // both sides are awaited: an unobserved rejection would fail the run
+    expect(seen(await rejection(again.remote), 'en').message).toMatch(/start/);
   });
 
   it('reports an overloaded service as 429 with its reason and Retry-After, as the in-process router does', async () => {
