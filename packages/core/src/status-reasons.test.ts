@@ -14,6 +14,17 @@ describe('statusMessageIn', () => {
     expect(statusMessageIn(failing, 'en')).toBe('applying the latest change to this service failed 5 times in a row; last error: disk full; the platform keeps retrying');
   });
 
+  it('words the artifact delivery reasons in both languages', () => {
+    const mismatch = { statusReason: 'artifact_checksum_mismatch', statusParams: { expected: 'aaaa', actual: 'bbbb', failures: 3 }, statusMessage: null };
+    expect(statusMessageIn(mismatch, 'zh')).toBe('模型文件的 sha256 为 bbbb，与注册该版本时的 aaaa 不一致；来源文件在注册后被更改，请重新上传或注册为新版本');
+    expect(statusMessageIn(mismatch, 'en')).toBe(
+      "the model artifact's sha256 is bbbb, not the aaaa registered for this version; the source changed since registration: upload it again or register a new version",
+    );
+    const fetch = { statusReason: 'artifact_fetch_failed', statusParams: { failures: 3, error: 'GET http://gw/a answered 401' }, statusMessage: null };
+    expect(statusMessageIn(fetch, 'zh')).toBe('副本连续 3 次未能下载模型文件；最近一次: GET http://gw/a answered 401');
+    expect(statusMessageIn(fetch, 'en')).toBe('replica failed to download its model 3 times in a row; last: GET http://gw/a answered 401');
+  });
+
   it('falls back to the stored text for an unknown reason or a row written before params existed', () => {
     expect(statusMessageIn({ statusReason: 'image_pull_failed', statusParams: { image: 'x' }, statusMessage: 'Back-off pulling image' }, 'zh')).toBe('Back-off pulling image');
     expect(statusMessageIn({ statusReason: 'replicas_unavailable', statusMessage: '1 of 2 replicas ready' }, 'zh')).toBe('1 of 2 replicas ready');

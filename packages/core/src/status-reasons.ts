@@ -53,6 +53,24 @@ const STATUS_REASONS: Readonly<Record<string, { params: readonly string[]; words
       en: `replica failed to become ready ${p.failures} times in a row; last: ${p.lastFailure}`,
     }),
   },
+  // Written by a runtime when a replica downloaded its model and the bytes have another sha256 than the version
+  // registered: the source changed or was tampered with since registration. Restarting changes nothing; register
+  // the artifact again as a new version.
+  artifact_checksum_mismatch: {
+    params: ['expected', 'actual'],
+    words: (p) => ({
+      zh: `模型文件的 sha256 为 ${p.actual}，与注册该版本时的 ${p.expected} 不一致；来源文件在注册后被更改，请重新上传或注册为新版本`,
+      en: `the model artifact's sha256 is ${p.actual}, not the ${p.expected} registered for this version; the source changed since registration: upload it again or register a new version`,
+    }),
+  },
+  // A replica could not download its model (refused, unreachable, too large, too slow) on several starts in a row.
+  artifact_fetch_failed: {
+    params: ['failures', 'error'],
+    words: (p) => ({
+      zh: `副本连续 ${p.failures} 次未能下载模型文件；最近一次: ${p.error}`,
+      en: `replica failed to download its model ${p.failures} times in a row; last: ${p.error}`,
+    }),
+  },
   // Written by the provisioner when an intent for the service was given up after its last delivery (the bus's
   // MaxDeliver): the status stays what it was, the reason says why nothing moves. The resync keeps trying.
   reconcile_failing: {

@@ -19,12 +19,42 @@ export interface RuntimeServiceSpec {
   model: {
     /** The model name replicas serve under OIP v2 (`/v2/models/{name}`): the service id. */
     name: string;
+    /** The registry's model id: with `version`, the one artifact an artifact token opens. */
+    modelId: number;
     version: string;
-    artifactPath: string;
-    sha256: string;
+    artifact: ModelArtifact;
     labels: string[];
     preprocessing: Preprocessing | null;
   };
+}
+
+/**
+ * Where a replica gets its model (DESIGN §2.1): a URI and the sha256 it must have, never a path on the gateway's
+ * disk, since a replica on another host cannot read it. `modelArtifactEnv()` turns it into the model server's
+ * variables.
+ */
+export interface ModelArtifact {
+  /**
+   * `file:///…`: a file on the runtime's own host (the local runtime, when the provisioner shares the gateway's
+   * data directory); read directly. `http(s)://…`: downloaded by the replica itself, verified and cached — the
+   * version's original `artifact_uri`, or the gateway's artifact endpoint (then `access` is `artifact_token`).
+   */
+  uri: string;
+  /** Lowercase hex. A replica refuses bytes with another digest (reason `artifact_checksum_mismatch`). */
+  sha256: string;
+  /** The registered size: a download is cut at the first byte past it. */
+  sizeBytes: number;
+  /**
+   * `artifact_token`: the replica needs a short-lived token scoped to this artifact, minted by the runtime's
+   * ArtifactTokenIssuer when the replica starts (it is not part of the spec: a spec must not change by itself,
+   * or every reconcile would roll the replicas). `none`: the URI needs no credentials.
+   */
+  access: 'none' | 'artifact_token';
+}
+
+/** Mints the token that opens one artifact on the gateway's artifact endpoint (`@remotegpu/auth` implements it). */
+export interface ArtifactTokenIssuer {
+  issue(artifact: { modelId: number; version: string; sha256: string }): { token: string; expiresAt: number };
 }
 
 export type ReplicaPhase =

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tempDir, type TempDir } from '@remotegpu/testkit';
 import { LocalRuntime, type LocalRuntimeOptions } from '../src/index.js';
 import type { ModelUnderTest } from '../src/contract/runtime.contract.js';
@@ -50,7 +50,8 @@ export async function localHarness(): Promise<LocalHarness> {
     async model(behaviour = {}, version = 'v1') {
       const artifactPath = join(dir.path, `model-${++artifacts}.json`);
       await writeFile(artifactPath, JSON.stringify(behaviour));
-      return { version, artifactPath, sha256: `sha-${artifacts}`, labels: ['red', 'green', 'blue'], preprocessing: null };
+      const artifact = { uri: pathToFileURL(artifactPath).href, sha256: String(artifacts).padStart(64, '0'), sizeBytes: 2, access: 'none' as const };
+      return { modelId: artifacts, version, artifact, labels: ['red', 'green', 'blue'], preprocessing: null };
     },
     runtime(options = {}) {
       const runtime = new LocalRuntime({

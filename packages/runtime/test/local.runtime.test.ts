@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { COLOR_LABELS, colorClassifierOnnx } from '@remotegpu/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../src/index.js';
@@ -34,7 +34,8 @@ describe.skipIf(!existsSync(REAL_MODEL_SERVER))('local runtime with the real mod
     expect(runtime).toBeInstanceOf(LocalRuntime);
     await runtime.start();
     const id = 'svc-realmodelserver1';
-    const model = { version: '1', artifactPath, sha256: 'unused', labels: [...COLOR_LABELS], preprocessing: null };
+    const artifact = { uri: pathToFileURL(artifactPath).href, sha256: '0'.repeat(64), sizeBytes: 1, access: 'none' as const };
+    const model = { modelId: 1, version: '1', artifact, labels: [...COLOR_LABELS], preprocessing: null };
     await runtime.apply(specFor(id, model, { replicas: 1 }));
     const up = await waitForObservation(runtime, id, settled(1, 1), 20_000, 'a ready model-server replica');
     const [replica] = up.replicas;

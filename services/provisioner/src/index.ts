@@ -14,3 +14,4 @@ export type { LeaderLease, LeaderTerm, LeaseRole } from './leader/leader-lease.p
 export { AlwaysLeader } from './leader/leader-lease.in-process.js';
 export { NatsKvLease, connectNatsLease, LEASE_TIMING_DEFAULTS, type LeaseTiming, type NatsKvLeaseOptions } from './leader/leader-lease.nats.js';
 export { startProvisionerTerm, type ProvisionerTermDeps } from './leader/provisioner.term.js';
+export { artifactOf, gatewayArtifactUrl, FILE_DELIVERY, type ArtifactDelivery } from './artifact.delivery.js';

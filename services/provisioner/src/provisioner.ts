@@ -4,6 +4,7 @@ import type { Runtime } from '@remotegpu/runtime';
 import type { Store } from '@remotegpu/store';
 import type { Logger } from 'pino';
 import { Reconciler, type ReconcileOutcome } from './reconciler.js';
+import type { ArtifactDelivery } from './artifact.delivery.js';
 import { QUIET_WAKE, WorkQueue, type Wake } from './work-queue.js';
 
 export interface ProvisionerOptions {
@@ -27,6 +28,8 @@ export interface ProvisionerOptions {
    * reconcile never holds up the intents of other services in the bus's mailbox.
    */
   durableIntents?: { maxDeliver: number };
+  /** How replicas get their model (default `file`). */
+  artifactDelivery?: ArtifactDelivery;
 }
 
 /** Why an intent was not acknowledged: this provisioner stopped (lost its leadership) before reconciling it. */
@@ -83,6 +86,7 @@ export class Provisioner {
       runtime: opts.runtime,
       logger: this.logger,
       now: opts.now ?? (() => new Date()),
+      artifactDelivery: opts.artifactDelivery,
     });
     this.queue = new WorkQueue({ retryBaseMs: opts.retryBaseMs, retryMaxMs: opts.retryMaxMs });
     this.durableIntents = opts.durableIntents;

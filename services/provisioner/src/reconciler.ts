@@ -14,6 +14,7 @@ import {
   type StatusView,
 } from './status.decision.js';
 import { StatusPublisher } from './status.publisher.js';
+import { FILE_DELIVERY, type ArtifactDelivery } from './artifact.delivery.js';
 import { QUIET_WAKE, type Wake } from './work-queue.js';
 
 export interface ReconcilerOptions {
@@ -22,6 +23,8 @@ export interface ReconcilerOptions {
   runtime: Runtime;
   logger: Logger;
   now: () => Date;
+  /** How replicas get their model (default `file`: the runtime shares the gateway's data directory). */
+  artifactDelivery?: ArtifactDelivery;
 }
 
 /** What one reconcile did, for logs and tests. */
@@ -49,6 +52,7 @@ export class Reconciler {
   private readonly runtime: Runtime;
   private readonly logger: Logger;
   private readonly now: () => Date;
+  private readonly artifactDelivery: ArtifactDelivery;
   private readonly publisher: StatusPublisher;
   /**
    * The correlation id of the user request a service is still carrying out, per service: the reconciles woken by
@@ -62,6 +66,7 @@ export class Reconciler {
     this.runtime = opts.runtime;
     this.logger = opts.logger;
     this.now = opts.now;
+    this.artifactDelivery = opts.artifactDelivery ?? FILE_DELIVERY;
     this.publisher = new StatusPublisher({ bus: opts.bus, now: opts.now });
   }
 
@@ -141,7 +146,7 @@ export class Reconciler {
     const version = await this.store.models.getVersion(service.modelId, service.modelVersion);
     if (!version) return decideModelVersionMissing(service, await this.runtime.observe(service.id));
     // Always applied: apply is idempotent, and it is what recreates replicas after a runtime restart.
-    await this.runtime.apply(runtimeSpec(service, version));
+    await this.runtime.apply(runtimeSpec(service, version, this.artifactDelivery));
     return decideRunning(service, await this.runtime.observe(service.id));
   }
 

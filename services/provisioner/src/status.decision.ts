@@ -8,6 +8,7 @@ import {
   type ServiceStatus,
 } from '@remotegpu/core';
 import type { ReplicaObservation, RuntimeCondition, RuntimeObservation, RuntimeServiceSpec } from '@remotegpu/runtime';
+import { artifactOf, FILE_DELIVERY, type ArtifactDelivery } from './artifact.delivery.js';
 
 /**
  * The pure half of a reconcile: from the stored record and the runtime's observation to the status the record
@@ -57,7 +58,7 @@ function sameParams(a: ReasonParams | null, b: ReasonParams | null): boolean {
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-export function runtimeSpec(service: InferenceService, version: ModelVersion): RuntimeServiceSpec {
+export function runtimeSpec(service: InferenceService, version: ModelVersion, delivery: ArtifactDelivery = FILE_DELIVERY): RuntimeServiceSpec {
   return {
     serviceId: service.id,
     workspaceId: service.workspaceId,
@@ -69,9 +70,9 @@ export function runtimeSpec(service: InferenceService, version: ModelVersion): R
     model: {
       // Replicas serve under the service id, so a model's name can change without touching running replicas.
       name: service.id,
+      modelId: version.modelId,
       version: version.version,
-      artifactPath: version.artifactPath,
-      sha256: version.sha256,
+      artifact: artifactOf(version, delivery),
       labels: version.labels,
       preprocessing: version.preprocessing,
     },

@@ -86,7 +86,14 @@ describe('Provisioner loop', () => {
       cpu: 1,
       memory: 1,
       gpu: 0,
-      model: { name: 'svc-orphanorphan01', version: '1', artifactPath: '/x', sha256: 'f'.repeat(64), labels: ['a'], preprocessing: null },
+      model: {
+        name: 'svc-orphanorphan01',
+        modelId: 1,
+        version: '1',
+        artifact: { uri: 'file:///x', sha256: 'f'.repeat(64), sizeBytes: 1, access: 'none' },
+        labels: ['a'],
+        preprocessing: null,
+      },
     });
     await p.start();
     await eventually(async () => expect(await h.runtime.services()).toEqual([]));

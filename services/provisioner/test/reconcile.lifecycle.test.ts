@@ -47,12 +47,13 @@ describe('reconcile: service lifecycle', () => {
       model: {
         name: service.id,
         version: '1.0.0',
-        artifactPath: `/data/models/${h.modelId}/1.0.0/model.onnx`,
+        modelId: h.modelId,
+        artifact: { uri: `file:///data/models/${h.modelId}/1.0.0/model.onnx`, access: 'none' },
         labels: ['red', 'green', 'blue'],
         preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
       },
     });
-    expect(spec.model.sha256).toMatch(/^100f+$/);
+    expect(spec.model.artifact.sha256).toMatch(/^100f+$/);
     let stored = await h.get(service.id);
     expect(stored).toMatchObject({ status: 'creating', readyReplicas: 0, endpoints: [], observedGeneration: 1 });
     // Nothing a subscriber sees changed (still creating, nothing ready): no event.
@@ -181,7 +182,7 @@ describe('reconcile: service lifecycle', () => {
 
     await h.update(service.id, { modelVersion: '2.0.0' });
     await reconcile(service.id);
-    expect(h.runtime.specOf(service.id)!.model).toMatchObject({ version: '2.0.0', artifactPath: expect.stringContaining('/2.0.0/') });
+    expect(h.runtime.specOf(service.id)!.model).toMatchObject({ version: '2.0.0', artifact: { uri: expect.stringContaining('/2.0.0/') } });
     let stored = await h.get(service.id);
     // The old replicas still serve, so the service never shows 0 ready during a rollout.
     expect(stored).toMatchObject({ status: 'updating', readyReplicas: 2 });

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { ArtifactTokenIssuer } from '../runtime.port.js';
 
 export interface LocalRuntimeOptions {
   /** How to start one model-server replica, e.g. `{ command: process.execPath, args: ['services/model-server/dist/main.js'] }`. */
@@ -30,6 +31,11 @@ export interface LocalRuntimeOptions {
    * (PATH, locale, TZ, LD_LIBRARY_PATH, the model server's tuning variables: see `replica.env.ts`).
    */
   env?: Record<string, string | undefined>;
+  /**
+   * Mints the token a replica fetches an `artifact_token` artifact with (the gateway's artifact endpoint), once per
+   * start, so a restart long after the first start still gets a fresh one. Not needed for `file:` artifacts.
+   */
+  artifactTokens?: ArtifactTokenIssuer;
 }
 
 export interface ResolvedLocalRuntimeOptions {
@@ -44,6 +50,7 @@ export interface ResolvedLocalRuntimeOptions {
   crashLoopLimit: number;
   logger: Logger;
   env: Readonly<Record<string, string | undefined>>;
+  artifactTokens: ArtifactTokenIssuer | undefined;
 }
 
 export function resolveOptions(options: LocalRuntimeOptions): ResolvedLocalRuntimeOptions {
@@ -66,5 +73,6 @@ export function resolveOptions(options: LocalRuntimeOptions): ResolvedLocalRunti
     crashLoopLimit: options.crashLoopLimit ?? 5,
     logger: (options.logger ?? pino({ level: 'silent' })).child({ component: 'local-runtime' }),
     env: options.env ?? process.env,
+    artifactTokens: options.artifactTokens,
   };
 }

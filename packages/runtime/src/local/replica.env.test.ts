@@ -13,8 +13,8 @@ const spec: RuntimeServiceSpec = {
   model: {
     name: 'svc-abcdefghij',
     version: 'v2',
-    artifactPath: '/data/models/m.onnx',
-    sha256: 'abc',
+    modelId: 4,
+    artifact: { uri: 'file:///data/models/m.onnx', sha256: 'ab'.repeat(32), sizeBytes: 1234, access: 'none' },
     labels: ['cat', 'dog'],
     preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] },
   },
@@ -77,6 +77,21 @@ describe('replicaEnv', () => {
       ].sort(),
     );
     expect(env).toMatchObject({ HOME: dirs.home, TMPDIR: dirs.tmp, ORT_DISABLE_TELEMETRY: '1', RGPU_LOG_LEVEL: 'warn' });
+  });
+});
+
+describe('replicaEnv with an artifact the replica downloads', () => {
+  const remote = { ...spec, model: { ...spec.model, artifact: { uri: 'http://gw:8080/api/v1/artifacts/4/v2', sha256: 'cd'.repeat(32), sizeBytes: 99, access: 'artifact_token' as const } } };
+
+  it('names the URI, its sha256 and the registered size as the download limit, and no path', () => {
+    const env = replicaEnv({ RGPU_MODEL_PATH: '/stale', RGPU_MODEL_TOKEN: 'platform-token' }, remote, [], dirs);
+    expect(env).toMatchObject({ RGPU_MODEL_URI: 'http://gw:8080/api/v1/artifacts/4/v2', RGPU_MODEL_SHA256: 'cd'.repeat(32), RGPU_MODEL_MAX_BYTES: '99' });
+    expect('RGPU_MODEL_PATH' in env).toBe(false);
+    expect('RGPU_MODEL_TOKEN' in env).toBe(false); // nothing of the platform's own environment
+  });
+
+  it('carries the token it is given for this start', () => {
+    expect(replicaEnv({}, remote, [], dirs, { RGPU_MODEL_TOKEN: 't.o.k' }).RGPU_MODEL_TOKEN).toBe('t.o.k');
   });
 });
 

@@ -1,5 +1,6 @@
 import { ONNXRUNTIME_ENV } from '@remotegpu/core';
 import type { RuntimeServiceSpec } from '../runtime.port.js';
+import { modelArtifactEnv } from '../model-artifact.env.js';
 
 /**
  * What a replica may inherit from the platform's environment, by name. Everything else stays behind:
@@ -50,6 +51,8 @@ export function replicaEnv(
   spec: RuntimeServiceSpec,
   gpus: readonly number[],
   dirs: ReplicaDirs,
+  /** `RGPU_MODEL_TOKEN` when the artifact needs one (minted per start: see `artifactTokenEnv`). */
+  secrets: Readonly<Record<string, string>> = {},
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(base)) {
@@ -59,7 +62,9 @@ export function replicaEnv(
     HOME: dirs.home,
     TMPDIR: dirs.tmp,
     ...ONNXRUNTIME_ENV,
-    RGPU_MODEL_PATH: spec.model.artifactPath,
+    // A file path (read directly) or a URI with its sha256, downloaded and verified by the replica.
+    ...modelArtifactEnv(spec.model),
+    ...secrets,
     RGPU_MODEL_NAME: spec.model.name,
     RGPU_MODEL_VERSION: spec.model.version,
     RGPU_LABELS: JSON.stringify(spec.model.labels),

@@ -13,6 +13,13 @@ export interface ReplicaExit {
   ready: boolean;
   /** For humans: `exited with code 1 before listening: <last stderr line>`. */
   message: string;
+  /** Why, as a status reason, when the replica said so on a `failed` line (the model server's stdout protocol). */
+  cause: ReplicaFailureCause | null;
+}
+
+export interface ReplicaFailureCause {
+  code: string;
+  params: Record<string, string | number>;
 }
 
 export interface ReplicaProcessOptions {
@@ -51,6 +58,7 @@ export class ReplicaProcess {
   private terminating = false;
   private failure: string | null = null;
   private lastStderrLine: string | null = null;
+  private cause: ReplicaFailureCause | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: ReplicaProcessOptions) {
@@ -98,6 +106,7 @@ export class ReplicaProcess {
   private onStdout(line: string): void {
     const listening = this.listened ? null : parseListening(line);
     if (!listening) {
+      this.cause = parseFailureCause(line) ?? this.cause;
       this.options.logger.debug({ stream: 'stdout', line }, 'replica output');
       return;
     }
@@ -133,7 +142,7 @@ export class ReplicaProcess {
     const how = startFailure ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
     let message = this.failure ?? (this.listened ? how : `${how} before listening`);
     if (this.lastStderrLine) message += `: ${this.lastStderrLine}`;
-    this.options.onExit({ code, signal, listened: this.listened, ready: this.ready, message });
+    this.options.onExit({ code, signal, listened: this.listened, ready: this.ready, message, cause: this.cause });
   }
 
   private timer(ms: number, fn: () => void): void {
@@ -151,6 +160,22 @@ function parseListening(line: string): { port: number; device: string | null } |
     const msg = JSON.parse(line) as { event?: unknown; port?: unknown; device?: unknown };
     if (msg.event !== 'listening' || !Number.isInteger(msg.port)) return null;
     return { port: msg.port as number, device: typeof msg.device === 'string' ? msg.device : null };
+  } catch {
+    return null;
+  }
+}
+
+/** The status reason of a `failed` line (`{"event":"failed",…,"code":…,"params":{…}}`), if it names one. */
+function parseFailureCause(line: string): ReplicaFailureCause | null {
+  if (!line.includes('"failed"')) return null;
+  try {
+    const msg = JSON.parse(line) as { event?: unknown; code?: unknown; params?: unknown };
+    if (msg.event !== 'failed' || typeof msg.code !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(msg.code)) return null;
+    const params: Record<string, string | number> = {};
+    if (msg.params && typeof msg.params === 'object' && !Array.isArray(msg.params)) {
+      for (const [k, v] of Object.entries(msg.params)) if (typeof v === 'string' || typeof v === 'number') params[k] = v;
+    }
+    return { code: msg.code, params };
   } catch {
     return null;
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ReplicaObservation, ReplicaPhase, RuntimeServiceSpec } from '../runtime.port.js';
-import type { ReplicaProcess } from './replica.process.js';
+import type { ReplicaFailureCause, ReplicaProcess } from './replica.process.js';
 
 /** What the local runtime knows about one replica; it survives restarts of its process (like a pod). */
 export interface Replica {
@@ -25,6 +25,8 @@ export interface Replica {
   /** Whether any of those failed starts got as far as the listening line. */
   listenedInFailedStarts: boolean;
   lastFailure: string | null;
+  /** The status reason the replica gave for that failure on its `failed` line (`artifact_checksum_mismatch`…). */
+  lastFailureCause: ReplicaFailureCause | null;
   backoffStep: number;
   readySince: number | null;
   restartTimer: NodeJS.Timeout | null;
@@ -48,6 +50,7 @@ export function newReplica(serviceId: string, seq: number, spec: RuntimeServiceS
     failedStarts: 0,
     listenedInFailedStarts: false,
     lastFailure: null,
+    lastFailureCause: null,
     backoffStep: 0,
     readySince: null,
     restartTimer: null,

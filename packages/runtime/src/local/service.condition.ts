@@ -1,3 +1,4 @@
+import { englishStatusMessage } from '@remotegpu/core';
 import type { RuntimeCondition, RuntimeServiceSpec } from '../runtime.port.js';
 import type { GpuAllocator } from './gpu.allocator.js';
 import type { Replica } from './replica.state.js';
@@ -27,12 +28,16 @@ export function conditionOf({ spec, template, replicas, allocator, crashLoopLimi
   const current = replicas.filter((r) => r.template === template && r.phase !== 'terminating');
   const looping = current.find((r) => r.failedStarts >= crashLoopLimit);
   if (looping) {
+    const cause = looping.lastFailureCause;
+    const params = { ...cause?.params, failures: looping.failedStarts, lastFailure: looping.lastFailure ?? '' };
+    const generic = `replica failed to become ready ${looping.failedStarts} times in a row; last: ${looping.lastFailure}`;
     return {
       type: 'failed',
-      // Never got as far as listening: the model does not load (bad artifact, missing runtime library…).
-      reason: looping.listenedInFailedStarts ? 'crash_loop' : 'model_load_failed',
-      params: { failures: looping.failedStarts, lastFailure: looping.lastFailure ?? '' },
-      message: `replica failed to become ready ${looping.failedStarts} times in a row; last: ${looping.lastFailure}`,
+      // The replica named why (the artifact's checksum, its download); else never got as far as listening: the
+      // model does not load (bad artifact, missing runtime library…).
+      reason: cause?.code ?? (looping.listenedInFailedStarts ? 'crash_loop' : 'model_load_failed'),
+      params,
+      message: (cause && englishStatusMessage(cause.code, params)) ?? generic,
     };
   }
   // A handover recipient waits for GPUs already on their way to it; that is progress, not a shortage.

@@ -3,6 +3,7 @@ import type { RuntimeCondition, RuntimeObservation, RuntimeServiceSpec } from '.
 import type { GpuAllocator } from './gpu.allocator.js';
 import type { ResolvedLocalRuntimeOptions } from './local.options.js';
 import { replicaEnv, templateOf } from './replica.env.js';
+import { artifactTokenEnv } from '../model-artifact.env.js';
 import { ReplicaProcess, type ReplicaExit } from './replica.process.js';
 import type { ReplicaRegistry } from './replica.registry.js';
 import type { ReplicaWorkdirs } from './replica.workdir.js';
@@ -154,7 +155,13 @@ export class ServiceController {
     const proc: ReplicaProcess = new ReplicaProcess({
       command,
       args,
-      env: replicaEnv(options.env, replica.spec, replica.gpus, workdirs.prepare(replica.id)),
+      env: replicaEnv(
+        options.env,
+        replica.spec,
+        replica.gpus,
+        workdirs.prepare(replica.id),
+        artifactTokenEnv(replica.spec.model, options.artifactTokens),
+      ),
       startupTimeoutMs: options.startupTimeoutMs,
       readinessTimeoutMs: options.readinessTimeoutMs,
       readinessPollMs: options.readinessPollMs,
@@ -181,6 +188,7 @@ export class ServiceController {
     replica.failedStarts = 0;
     replica.listenedInFailedStarts = false;
     replica.lastFailure = null;
+    replica.lastFailureCause = null;
     this.reconcile();
   }
 
@@ -204,6 +212,7 @@ export class ServiceController {
       replica.failedStarts += 1;
       replica.listenedInFailedStarts ||= exit.listened;
       replica.lastFailure = exit.message;
+      replica.lastFailureCause = exit.cause;
     }
     if (replica.readySince !== null && Date.now() - replica.readySince >= backoff.resetAfterMs) replica.backoffStep = 0;
     replica.readySince = null;
