@@ -1,2 +1,3 @@
 export * from './jwt.js';
 export * from './principal.js';
+export * from './artifact-token.js';

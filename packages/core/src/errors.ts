@@ -134,6 +134,13 @@ export const errors = {
   modelNotFound(id: number | string): AppError {
     return new AppError(ErrorCode.NotFound, { zh: `模型不存在: ${id}`, en: `Model not found: ${id}` });
   },
+  /** The artifact endpoint: no such artifact, or one the caller's artifact token does not open. */
+  artifactNotFound(modelId: number, version: string): AppError {
+    return new AppError(ErrorCode.NotFound, {
+      zh: `模型文件不存在: 模型 ${modelId} 版本 ${version}`,
+      en: `Model artifact not found: model ${modelId} version ${version}`,
+    });
+  },
   routeNotFound(path: string): AppError {
     return new AppError(ErrorCode.NotFound, { zh: `接口不存在: ${path}`, en: `No such route: ${path}` });
   },

@@ -26,6 +26,7 @@ export const GATEWAY_ENV = {
     .regex(/^(sqlite:.+|mongodb(\+srv)?:\/\/.+)$/, 'must be sqlite:<path> or mongodb://...')
     .optional(),
   RGPU_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  RGPU_ARTIFACT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   RGPU_ARTIFACT_ROOTS: z.string().optional(),
   RGPU_ARTIFACT_ALLOW_PRIVATE_HOSTS: bool.default(false),
   RGPU_ARTIFACT_MAX_BYTES: positiveInt.default(1024 ** 3),
@@ -51,6 +52,11 @@ export interface GatewayServerSettings {
   dataDir: string;
   storeUrl: string;
   jwtSecret?: string;
+  /**
+   * What artifact tokens (replicas downloading their model) are derived from; absent: `RGPU_JWT_SECRET`. Set it to
+   * give the provisioner, which mints them, this secret instead of the one that signs user tokens.
+   */
+  artifactSecret?: string;
   artifactRoots: string[];
   artifactAllowPrivateHosts: boolean;
   artifactMaxBytes: number;
@@ -91,6 +97,7 @@ export function gatewaySettingsOf(e: GatewayEnv, httpTimeouts: HttpTimeouts, pro
     dataDir,
     storeUrl,
     jwtSecret: e.RGPU_JWT_SECRET,
+    artifactSecret: e.RGPU_ARTIFACT_SECRET,
     artifactRoots: (e.RGPU_ARTIFACT_ROOTS ?? '')
       .split(path.delimiter)
       .filter(Boolean)

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TokenVerifier } from '@remotegpu/auth';
+import type { ArtifactTokenVerifier, TokenVerifier } from '@remotegpu/auth';
 import type { EventBus } from '@remotegpu/bus';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import type { Store } from '@remotegpu/store';
@@ -19,6 +19,8 @@ export interface GatewayServerOptions {
   store: Store;
   bus: EventBus;
   verifier: TokenVerifier;
+  /** Verifies the artifact tokens replicas download their model with (`artifactTokenVerifier`). */
+  artifactTokens: ArtifactTokenVerifier;
   /** The data plane as REST and GraphQL predict reach it: the router in this process, or over HTTP. */
   predictor: Predictor;
   logger: Logger;
@@ -68,6 +70,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const gateway = await createGateway({
     deps,
     verifier: options.verifier,
+    artifactTokens: options.artifactTokens,
     logger: logger.child({ component: 'gateway' }),
     metrics: options.metrics,
     limits: { jsonBodyBytes: settings.maxBodyBytes, uploadBytes: settings.artifactMaxBytes },

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AppDeps } from './application/ports.js';
-import type { TokenVerifier } from '@remotegpu/auth';
+import type { ArtifactTokenVerifier, TokenVerifier } from '@remotegpu/auth';
 import type { EventBus } from '@remotegpu/bus';
 import { mountRest } from './rest/index.js';
 import { createGraphql } from './graphql/index.js';
@@ -28,6 +28,8 @@ export interface GraphqlOptions {
 export interface GatewayOptions {
   deps: AppDeps;
   verifier: TokenVerifier;
+  /** The artifact endpoint's tokens (replicas downloading their model), distinct from user tokens. */
+  artifactTokens: ArtifactTokenVerifier;
   logger: Logger;
   metrics: Registry;
   limits: GatewayLimits;

@@ -1,6 +1,6 @@
 import { destination, pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { hs256Verifier } from '@remotegpu/auth';
+import { artifactTokenVerifier, hs256Verifier } from '@remotegpu/auth';
 import { connectBus } from '@remotegpu/bus';
 import { runMain } from '@remotegpu/process';
 import { openStore } from '@remotegpu/store';
@@ -39,6 +39,7 @@ await runMain<GatewayConfig>({
       store,
       bus,
       verifier: hs256Verifier(config.jwtSecret),
+      artifactTokens: artifactTokenVerifier(config.artifactSecret ?? config.jwtSecret),
       predictor,
       logger,
       metrics,

@@ -7,7 +7,7 @@ import { connectBus, type EventBus } from '@remotegpu/bus';
 import { createRuntime, type LocalRuntimeOptions, type Runtime } from '@remotegpu/runtime';
 import { Provisioner } from '@remotegpu/provisioner';
 import { createRouter } from '@remotegpu/router';
-import { hs256Verifier, signToken, startGatewayServer } from '@remotegpu/gateway';
+import { artifactTokenVerifier, hs256Verifier, signToken, startGatewayServer } from '@remotegpu/gateway';
 import type { StandaloneConfig } from './config.js';
 import { loadOrCreateSecret } from './secret.js';
 import { modelServerEntry } from './model-server-entry.js';
@@ -95,6 +95,8 @@ export async function startPlatform(
     store,
     bus,
     verifier,
+    // Replicas here read their model from the data directory; the endpoint still answers replicas elsewhere.
+    artifactTokens: artifactTokenVerifier(config.artifactSecret ?? secret),
     predictor: router.predictor,
     logger,
     metrics,
