@@ -8,6 +8,8 @@ import { setUpClassifier } from './image.classifier.js';
 import { ModelHttpServer } from './http.server.js';
 import { createRequestHandler } from './http.routes.js';
 import { EXIT_CONFIG, listeningLine, failedLine } from './stdout.protocol.js';
+import { ArtifactFetchError, obtainArtifact, type FailureCause } from './artifact.fetch.js';
+import { reportFailure } from './failure.report.js';
 
 /**
  * One replica: load the model once, serve it over HTTP, print the `listening` line, drain on SIGTERM/SIGINT (or
@@ -24,7 +26,7 @@ await runMain<ModelServerConfig>({
   logger: (config) => createLogger(config.logLevel).child({ model: config.modelName, version: config.modelVersion }),
   shutdownGraceMs: (config) => config.drainTimeoutMs + RELEASE_MARGIN_MS,
   // The local runtime reads why a replica can never start from its one stdout line (stdout.protocol.ts).
-  onConfigError: (err) => void process.stdout.write(failedLine(EXIT_CONFIG, err.problems.join('; '))),
+  onConfigError: (err) => reportFailure(failedLine(EXIT_CONFIG, err.problems.join('; '), failureOf(err))),
   async start({ config, logger, started, shutdown }) {
     if (config.exitOnStdinClose) {
       process.stdin.on('error', () => {});
@@ -33,11 +35,21 @@ await runMain<ModelServerConfig>({
     }
 
     configureSharp();
+    const source = config.modelSource;
+    if (source.kind === 'uri') {
+      try {
+        await obtainArtifact(source, logger);
+      } catch (err) {
+        // Exit 1, not 78: a later start may download it. Said on the stdout protocol like a configuration problem.
+        if (err instanceof ArtifactFetchError) reportFailure(failedLine(1, err.message, err.failure));
+        throw err;
+      }
+    }
     let model: LoadedModel;
     try {
       model = await loadModel({ path: config.modelPath, device: config.device, gpuAssigned: config.gpuAssigned, intraOpThreads: config.intraOpThreads, logger });
     } catch (err) {
-      if (err instanceof ModelLoadError) throw new ConfigError([`RGPU_MODEL_PATH: ${err.message}`]);
+      if (err instanceof ModelLoadError) throw new ConfigError([`${source.kind === 'uri' ? 'RGPU_MODEL_URI' : 'RGPU_MODEL_PATH'}: ${err.message}`]);
       throw err;
     }
     started('model', { stop: () => model.session.release().catch(() => {}) });
@@ -72,3 +84,9 @@ await runMain<ModelServerConfig>({
     process.stdout.write(listeningLine(port, model.executionProvider));
   },
 });
+
+/** The status reason a configuration problem carries, if any (the artifact's checksum). */
+function failureOf(err: unknown): FailureCause | undefined {
+  const failure = (err as { failure?: FailureCause }).failure;
+  return failure && typeof failure.code === 'string' ? failure : undefined;
+}
