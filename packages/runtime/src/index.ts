@@ -4,3 +4,7 @@ export type { LocalRuntimeOptions } from './local/local.options.js';
 export { detectGpuCount } from './local/gpu.allocator.js';
 export { createRuntime, type RuntimeConfig } from './runtime.factory.js';
 export { MODEL_SERVER_ENV, modelArtifactEnv, artifactTokenEnv } from './model-artifact.env.js';
+export { KubernetesRuntime } from './kubernetes/kubernetes.runtime.js';
+export type { KubernetesRuntimeOptions, KubeconfigSource, Toleration } from './kubernetes/kubernetes.options.js';
+export { KUBERNETES_RBAC_NEEDS, type RbacNeed, type RbacVerb } from './kubernetes/kubernetes.rbac.js';
+export { buildDeployment, buildService, buildArtifactSecret } from './kubernetes/kubernetes.manifest.js';

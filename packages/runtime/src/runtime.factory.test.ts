@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isConfigError } from '@remotegpu/core';
 import { createRuntime } from './runtime.factory.js';
 
 describe('createRuntime(config)', () => {
@@ -22,14 +21,18 @@ describe('createRuntime(config)', () => {
     }
   });
 
-  it('kubernetes, not available yet: a ConfigError naming RGPU_RUNTIME', () => {
-    let err: unknown;
-    try {
-      createRuntime({ kind: 'kubernetes' });
-    } catch (e) {
-      err = e;
-    }
-    expect(isConfigError(err)).toBe(true);
-    expect((err as Error).message).toMatch(/RGPU_RUNTIME/);
+  it('kubernetes: a KubernetesRuntime, which reaches for the cluster only when started', async () => {
+    const runtime = createRuntime({
+      kind: 'kubernetes',
+      kubernetes: { kubeconfig: { kind: 'file', path: '/nonexistent/kubeconfig' }, namespace: 'rgpu', image: 'remotegpu:test' },
+    });
+    expect(runtime.kind).toBe('kubernetes');
+    await expect(runtime.start()).rejects.toThrow(/kubeconfig|ENOENT/);
+  });
+
+  it('kubernetes: options are checked when the runtime is made', () => {
+    expect(() =>
+      createRuntime({ kind: 'kubernetes', kubernetes: { kubeconfig: { kind: 'in-cluster' }, namespace: 'Not_A_Label', image: 'x' } }),
+    ).toThrow(/namespace/);
   });
 });

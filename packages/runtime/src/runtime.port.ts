@@ -113,6 +113,13 @@ export interface Runtime {
   apply(spec: RuntimeServiceSpec): Promise<void>;
   /** Idempotent: terminate every replica of the service (graceful, then forced after a grace period). */
   remove(serviceId: string): Promise<void>;
+  /**
+   * Idempotent: a stopped service. Its replicas terminate as with `remove`, but what the runtime keeps of the
+   * service may stay so that a later `apply` brings it back (Kubernetes: the Deployment scaled to 0, its Service
+   * and history kept; local: nothing to keep, the same as `remove`). `observe` may then report the last applied
+   * generation with no replicas.
+   */
+  pause(serviceId: string): Promise<void>;
   observe(serviceId: string): Promise<RuntimeObservation>;
   /** Service ids the runtime holds replicas for (the provisioner removes those the store no longer wants). */
   services(): Promise<string[]>;

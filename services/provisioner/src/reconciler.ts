@@ -153,7 +153,8 @@ export class Reconciler {
   private async release(service: InferenceService): Promise<StatusView> {
     let observation = await this.runtime.observe(service.id);
     if (holdsAnything(observation)) {
-      await this.runtime.remove(service.id);
+      // Stopped, not deleted: the runtime may keep the service's objects for a later start (Kubernetes: scale to 0).
+      await this.runtime.pause(service.id);
       observation = await this.runtime.observe(service.id);
     }
     return decideStopped(service, observation);

@@ -53,20 +53,18 @@ export async function startPlatform(
 
   // Start order: runtime (kills orphans of a crashed predecessor) → router (table from the store) →
   // provisioner (its first resync brings wanted services back) → HTTP. Stop runs it backwards.
-  const runtime = createRuntime(
-    config.runtime === 'local'
-      ? {
-          kind: 'local',
-          local: {
-            modelServer: { command: process.execPath, args: [modelServerEntry()] },
-            stateDir: path.join(config.dataDir, 'runtime'),
-            gpus: config.localGpus,
-            logger: logger.child({ component: 'runtime' }),
-            ...overrides.runtime,
-          },
-        }
-      : { kind: config.runtime },
-  );
+  // One process runs the local runtime; the kubernetes runtime runs in the provisioner process (config refuses it here).
+  if (config.runtime !== 'local') throw new Error(`RGPU_RUNTIME=${config.runtime}: npm start runs the local runtime only`);
+  const runtime = createRuntime({
+    kind: 'local',
+    local: {
+      modelServer: { command: process.execPath, args: [modelServerEntry()] },
+      stateDir: path.join(config.dataDir, 'runtime'),
+      gpus: config.localGpus,
+      logger: logger.child({ component: 'runtime' }),
+      ...overrides.runtime,
+    },
+  });
   await runtime.start();
   const router = createRouter({
     store,

@@ -71,6 +71,11 @@ export class LocalRuntime implements Runtime {
     this.controllers.get(serviceId)?.remove();
   }
 
+  /** Replicas are processes: a stopped service keeps nothing here, so pausing is removing. */
+  pause(serviceId: string): Promise<void> {
+    return this.remove(serviceId);
+  }
+
   async observe(serviceId: string): Promise<RuntimeObservation> {
     return (
       this.controllers.get(serviceId)?.observe() ?? { serviceId, generation: null, replicas: [], condition: null }

@@ -75,6 +75,11 @@ export class FakeRuntime implements Runtime {
     });
   }
 
+  /** As the local runtime: a stopped service keeps nothing. */
+  pause(serviceId: string): Promise<void> {
+    return this.remove(serviceId);
+  }
+
   async remove(serviceId: string): Promise<void> {
     await this.tracked(serviceId, async () => {
       this.calls.remove += 1;
