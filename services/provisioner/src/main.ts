@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { destination, pino } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { artifactTokenIssuer } from '@remotegpu/auth';
 import { connectBus } from '@remotegpu/bus';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import { modelServerEntry } from '@remotegpu/model-server';
@@ -32,6 +33,8 @@ await runMain<ProvisionerConfig>({
     started('bus', { stop: () => bus.close() });
     const lease = await connectNatsLease({ natsUrl: config.natsUrl, logger, ...config.lease });
     const entry = modelServerEntry();
+    // Replicas that download their model from the gateway get a token for that one artifact, minted per start.
+    const artifactTokens = config.artifactSecret ? artifactTokenIssuer(config.artifactSecret, { ttlMs: config.artifactTokenTtlMs }) : undefined;
 
     new Gauge({
       name: 'rgpu_provisioner_leader',
@@ -79,12 +82,14 @@ await runMain<ProvisionerConfig>({
               stateDir: path.join(config.dataDir, 'runtime'),
               gpus: config.localGpus,
               logger: logger.child({ component: 'runtime' }),
+              artifactTokens,
             },
           }),
         provisioner: {
           resyncIntervalMs: config.resyncIntervalMs,
           workers: config.workers,
           durableIntents: { maxDeliver: config.intentMaxDeliver },
+          artifactDelivery: config.artifactDelivery,
         },
       }),
     );

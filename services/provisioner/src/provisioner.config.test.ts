@@ -81,4 +81,26 @@ describe('provisioner config', () => {
       natsNaming: { streamName: 'RGPU_EU' },
     });
   });
+
+  describe('model delivery', () => {
+    const NATS = { NATS_URL: 'nats://n:4222' };
+
+    it('reads the model from the data directory unless the gateway address is given', () => {
+      expect(loadProvisionerConfig(NATS)).toMatchObject({ artifactDelivery: { kind: 'file' }, artifactTokenTtlMs: 3_600_000 });
+      expect(loadProvisionerConfig(NATS).artifactSecret).toBeUndefined();
+    });
+
+    it('downloads from the gateway with tokens minted from RGPU_ARTIFACT_SECRET, else RGPU_JWT_SECRET', () => {
+      const artifactSecret = 'a'.repeat(32);
+      const config = loadProvisionerConfig({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'http://rgpu-gateway:8080/', RGPU_ARTIFACT_SECRET: artifactSecret, RGPU_JWT_SECRET: 'j'.repeat(32), RGPU_ARTIFACT_TOKEN_TTL_MS: '600000' });
+      expect(config).toMatchObject({ artifactDelivery: { kind: 'gateway', baseUrl: 'http://rgpu-gateway:8080' }, artifactSecret, artifactTokenTtlMs: 600_000 });
+      expect(loadProvisionerConfig({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'https://gw', RGPU_JWT_SECRET: 'j'.repeat(32) }).artifactSecret).toBe('j'.repeat(32));
+    });
+
+    it('names what is missing or wrong', () => {
+      expect(problemsOf({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'http://gw:8080' })).toEqual([expect.stringMatching(/^RGPU_ARTIFACT_SECRET: required with RGPU_ARTIFACT_BASE_URL/)]);
+      const named = problemsOf({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'ftp://gw', RGPU_ARTIFACT_SECRET: 'short', RGPU_ARTIFACT_TOKEN_TTL_MS: '10' }).map((p) => p.split(':')[0]);
+      expect(named.sort()).toEqual(['RGPU_ARTIFACT_BASE_URL', 'RGPU_ARTIFACT_SECRET', 'RGPU_ARTIFACT_TOKEN_TTL_MS']);
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
 import { natsNamingFromEnv, type NatsBusOptions } from '@remotegpu/bus';
 import { ConfigError } from '@remotegpu/core';
 import { LEASE_TIMING_DEFAULTS, type LeaseTiming } from './leader/leader-lease.nats.js';
+import { FILE_DELIVERY, type ArtifactDelivery } from './artifact.delivery.js';
 
 /**
  * The provisioner process's configuration (DESIGN §7, distributed mode), parsed once at start; every bad variable
@@ -25,6 +26,18 @@ export interface ProvisionerConfig {
   workers: number;
   /** Deliveries of one intent before the service shows `reconcile_failing` (the consumer's MaxDeliver). */
   intentMaxDeliver: number;
+  /**
+   * How replicas get their model (DESIGN §2.1): `file` (they read the gateway's data directory: one host), or
+   * `gateway` when `RGPU_ARTIFACT_BASE_URL` names the gateway address replicas reach (they download over HTTP).
+   */
+  artifactDelivery: ArtifactDelivery;
+  /**
+   * What artifact tokens are minted with: `RGPU_ARTIFACT_SECRET`, else `RGPU_JWT_SECRET` (the gateway derives the
+   * same key from the same variable). Required with `gateway` delivery.
+   */
+  artifactSecret?: string;
+  /** How long a minted artifact token opens its artifact (`RGPU_ARTIFACT_TOKEN_TTL_MS`, default 1 hour). */
+  artifactTokenTtlMs: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
   httpTimeouts: HttpTimeouts;
@@ -88,6 +101,21 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
   const http = httpTimeoutsFromEnv(env);
   problems.push(...http.problems);
 
+  const artifactBaseUrl = read('RGPU_ARTIFACT_BASE_URL');
+  let artifactDelivery: ArtifactDelivery = FILE_DELIVERY;
+  if (artifactBaseUrl !== undefined) {
+    if (isHttpUrl(artifactBaseUrl)) artifactDelivery = { kind: 'gateway', baseUrl: artifactBaseUrl.replace(/\/+$/, '') };
+    else problems.push('RGPU_ARTIFACT_BASE_URL: must be the http(s) address replicas reach the gateway at, e.g. http://rgpu-gateway:8080');
+  }
+  const artifactSecret = read('RGPU_ARTIFACT_SECRET') ?? read('RGPU_JWT_SECRET');
+  for (const variable of ['RGPU_ARTIFACT_SECRET', 'RGPU_JWT_SECRET']) {
+    const value = read(variable);
+    if (value !== undefined && Buffer.byteLength(value) < 32) problems.push(`${variable}: must be at least 32 characters`);
+  }
+  if (artifactDelivery.kind === 'gateway' && artifactSecret === undefined) {
+    problems.push('RGPU_ARTIFACT_SECRET: required with RGPU_ARTIFACT_BASE_URL (the same value as the gateway\'s, or set RGPU_JWT_SECRET): replicas download with tokens minted from it');
+  }
+
   const config: ProvisionerConfig = {
     port: integer('PROVISIONER_PORT', 8082, 0, 65535),
     host: read('HOST') ?? '127.0.0.1',
@@ -107,6 +135,9 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
     resyncIntervalMs: integer('PROVISIONER_RESYNC_MS', 10_000, 100),
     workers: integer('PROVISIONER_WORKERS', 4, 1, 64),
     intentMaxDeliver: integer('PROVISIONER_INTENT_MAX_DELIVER', 5, 1, 100),
+    artifactDelivery,
+    artifactSecret,
+    artifactTokenTtlMs: integer('RGPU_ARTIFACT_TOKEN_TTL_MS', 3_600_000, 60_000, 7 * 86_400_000),
     logLevel: logLevel as LogLevel,
     // Long enough for the replicas' own grace period (10 s SIGTERM → SIGKILL) and the lease release after it.
     shutdownGraceMs: integer('RGPU_SHUTDOWN_GRACE_MS', 20_000, 1),
@@ -114,4 +145,13 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }
