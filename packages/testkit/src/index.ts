@@ -10,3 +10,5 @@ export { trickleBody, trickleHeaders } from './slow-client.js';
 export type { SlowClientOptions, SlowClientOutcome } from './slow-client.js';
 export { NATS_URL, startNatsServer } from './nats-server.js';
 export type { NatsServerProcess } from './nats-server.js';
+export { startMongoDouble } from './mongo/mongo-double.js';
+export type { MongoDouble, MongoDoubleOptions, MongoDoubleRestartOptions } from './mongo/mongo-double.js';
