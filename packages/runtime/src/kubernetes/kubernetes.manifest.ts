@@ -18,7 +18,7 @@ import {
   TERMINATION_MESSAGE_PATH,
   TOKEN_KEY,
 } from './kubernetes.names.js';
-import { specHash } from './spec.hash.js';
+import { canonicalJson, specHash } from './spec.hash.js';
 
 /**
  * The pure half of the adapter: from a RuntimeServiceSpec to the objects that should exist (DESIGN §6). No I/O,
@@ -69,7 +69,8 @@ export function replicaEnvVars(spec: RuntimeServiceSpec, options: ResolvedKubern
     // Every interface of the pod: the kubelet's probes and the router reach it on the pod IP.
     HOST: '0.0.0.0',
   });
-  if (spec.model.preprocessing) env.RGPU_PREPROCESSING = JSON.stringify(spec.model.preprocessing);
+  // Canonical key order: the same preprocessing read back from another store must not look like a new template.
+  if (spec.model.preprocessing) env.RGPU_PREPROCESSING = canonicalJson(spec.model.preprocessing);
   if (spec.gpu === 0) {
     // A replica that asked for no GPU must not use one a GPU node's runtime exposes anyway.
     env.CUDA_VISIBLE_DEVICES = '';
