@@ -74,17 +74,22 @@ await runMain<ProvisionerConfig>({
         bus,
         logger,
         createRuntime: () =>
-          createRuntime({
-            kind: config.runtime,
-            local: {
-              modelServer: { command: process.execPath, args: [entry] },
-              // Shared by every provisioner of this data dir: a new leader's runtime kills what a crashed one left.
-              stateDir: path.join(config.dataDir, 'runtime'),
-              gpus: config.localGpus,
-              logger: logger.child({ component: 'runtime' }),
-              artifactTokens,
-            },
-          }),
+          createRuntime(
+            config.kubernetes
+              ? // Replicas are Deployments on the cluster: they outlive this process and a new leader adopts them.
+                { kind: 'kubernetes', kubernetes: { ...config.kubernetes, artifactTokens, logger: logger.child({ component: 'runtime' }) } }
+              : {
+                  kind: 'local',
+                  local: {
+                    modelServer: { command: process.execPath, args: [entry] },
+                    // Shared by every provisioner of this data dir: a new leader's runtime kills what a crashed one left.
+                    stateDir: path.join(config.dataDir, 'runtime'),
+                    gpus: config.localGpus,
+                    logger: logger.child({ component: 'runtime' }),
+                    artifactTokens,
+                  },
+                },
+          ),
         provisioner: {
           resyncIntervalMs: config.resyncIntervalMs,
           workers: config.workers,

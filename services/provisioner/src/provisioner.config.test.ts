@@ -39,7 +39,7 @@ describe('provisioner config', () => {
     const problems = problemsOf({
       NATS_URL: 'http://x',
       RGPU_STORE_URL: 'mongodb://db/rgpu',
-      RGPU_RUNTIME: 'kubernetes',
+      RGPU_RUNTIME: 'docker',
       PROVISIONER_PORT: '70000',
       PROVISIONER_LEASE_TTL_MS: '4000',
       PROVISIONER_LEASE_RENEW_MS: '3000',
@@ -101,6 +101,69 @@ describe('provisioner config', () => {
       expect(problemsOf({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'http://gw:8080' })).toEqual([expect.stringMatching(/^RGPU_ARTIFACT_SECRET: required with RGPU_ARTIFACT_BASE_URL/)]);
       const named = problemsOf({ ...NATS, RGPU_ARTIFACT_BASE_URL: 'ftp://gw', RGPU_ARTIFACT_SECRET: 'short', RGPU_ARTIFACT_TOKEN_TTL_MS: '10' }).map((p) => p.split(':')[0]);
       expect(named.sort()).toEqual(['RGPU_ARTIFACT_BASE_URL', 'RGPU_ARTIFACT_SECRET', 'RGPU_ARTIFACT_TOKEN_TTL_MS']);
+    });
+  });
+
+  describe('RGPU_RUNTIME=kubernetes', () => {
+    const BASE = {
+      NATS_URL: 'nats://127.0.0.1:4222',
+      RGPU_RUNTIME: 'kubernetes',
+      KUBECONFIG: '/etc/rgpu/kubeconfig',
+      RGPU_K8S_NAMESPACE: 'rgpu-replicas',
+      RGPU_K8S_IMAGE: 'registry.example.com/remotegpu:1.0',
+      RGPU_ARTIFACT_BASE_URL: 'http://rgpu-gateway.rgpu:8080',
+      RGPU_ARTIFACT_SECRET: 'x'.repeat(32),
+    };
+
+    it('reads the cluster, namespace, image, GPU placement and pull secrets', () => {
+      const config = loadProvisionerConfig({
+        ...BASE,
+        RGPU_K8S_GPU_NODE_SELECTOR: 'nvidia.com/gpu.present=true,pool=a100',
+        RGPU_K8S_TOLERATIONS: '[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]',
+        RGPU_K8S_IMAGE_PULL_SECRETS: 'regcred, other-cred',
+      });
+      expect(config.runtime).toBe('kubernetes');
+      expect(config.kubernetes).toEqual({
+        kubeconfig: { kind: 'file', path: '/etc/rgpu/kubeconfig' },
+        namespace: 'rgpu-replicas',
+        image: 'registry.example.com/remotegpu:1.0',
+        gpuNodeSelector: { 'nvidia.com/gpu.present': 'true', pool: 'a100' },
+        gpuTolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        imagePullSecrets: ['regcred', 'other-cred'],
+      });
+      // The node selector may also be a JSON object.
+      expect(loadProvisionerConfig({ ...BASE, RGPU_K8S_GPU_NODE_SELECTOR: '{"gpu":"yes"}' }).kubernetes?.gpuNodeSelector).toEqual({ gpu: 'yes' });
+      // In a pod, without KUBECONFIG: the service account.
+      const inCluster = loadProvisionerConfig({ ...BASE, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '10.96.0.1' });
+      expect(inCluster.kubernetes?.kubeconfig).toEqual({ kind: 'in-cluster' });
+      expect(loadProvisionerConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).kubernetes).toBeUndefined();
+    });
+
+    it('names each missing or malformed variable', () => {
+      expect(problemsOf({ NATS_URL: 'nats://127.0.0.1:4222', RGPU_RUNTIME: 'kubernetes' }).map((p) => p.split(':')[0]).sort()).toEqual([
+        'KUBECONFIG',
+        'RGPU_ARTIFACT_BASE_URL',
+        'RGPU_K8S_IMAGE',
+        'RGPU_K8S_NAMESPACE',
+      ]);
+      const problems = problemsOf({
+        ...BASE,
+        RGPU_K8S_NAMESPACE: 'Not_A_Namespace',
+        RGPU_K8S_GPU_NODE_SELECTOR: 'gpu',
+        RGPU_K8S_TOLERATIONS: '{"key":"x"}',
+        RGPU_K8S_IMAGE_PULL_SECRETS: 'Bad Name',
+      });
+      expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'RGPU_K8S_GPU_NODE_SELECTOR',
+        'RGPU_K8S_IMAGE_PULL_SECRETS',
+        'RGPU_K8S_NAMESPACE',
+        'RGPU_K8S_TOLERATIONS',
+      ]);
+      expect(problemsOf({ ...BASE, RGPU_K8S_TOLERATIONS: '[{"key":"g","operator":"Exists","value":"v"},{"effect":"Sometimes"},{"foo":1}]' })).toEqual([
+        'RGPU_K8S_TOLERATIONS[0]: value must be empty with operator Exists',
+        'RGPU_K8S_TOLERATIONS[1]: effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
+        'RGPU_K8S_TOLERATIONS[2]: unknown field(s) foo',
+      ]);
     });
   });
 });

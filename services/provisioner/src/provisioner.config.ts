@@ -4,6 +4,7 @@ import { natsNamingFromEnv, type NatsBusOptions } from '@remotegpu/bus';
 import { ConfigError } from '@remotegpu/core';
 import { LEASE_TIMING_DEFAULTS, type LeaseTiming } from './leader/leader-lease.nats.js';
 import { FILE_DELIVERY, type ArtifactDelivery } from './artifact.delivery.js';
+import { kubernetesConfigFromEnv, type ProvisionerKubernetesConfig } from './kubernetes.config.js';
 
 /**
  * The provisioner process's configuration (DESIGN §7, distributed mode), parsed once at start; every bad variable
@@ -18,9 +19,12 @@ export interface ProvisionerConfig {
   natsUrl: string;
   /** `RGPU_NATS_STREAM` / `RGPU_NATS_SUBJECT_PREFIX`: the same in every process of one platform (bus natsNamingFromEnv). */
   natsNaming: Pick<NatsBusOptions, 'streamName' | 'subjectPrefix'>;
-  runtime: 'local';
+  /** `RGPU_RUNTIME`: replicas as child processes of this provisioner (`local`) or Deployments on a cluster. */
+  runtime: 'local' | 'kubernetes';
   /** GPUs the local runtime may hand out; absent: what `nvidia-smi -L` lists. */
   localGpus?: number;
+  /** The cluster settings; present exactly when `runtime` is `kubernetes`. */
+  kubernetes?: ProvisionerKubernetesConfig;
   lease: LeaseTiming & { bucket: string; key: string };
   resyncIntervalMs: number;
   workers: number;
@@ -84,8 +88,8 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
   else if (!/^sqlite:.+/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
 
   const runtime = read('RGPU_RUNTIME') ?? 'local';
-  if (runtime === 'kubernetes') problems.push('RGPU_RUNTIME: the kubernetes runtime is not available in this version; use "local"');
-  else if (runtime !== 'local') problems.push(`RGPU_RUNTIME: must be "local" or "kubernetes", got "${runtime}"`);
+  if (runtime !== 'local' && runtime !== 'kubernetes') problems.push(`RGPU_RUNTIME: must be "local" or "kubernetes", got "${runtime}"`);
+  const kubernetes = runtime === 'kubernetes' ? kubernetesConfigFromEnv(read, problems) : undefined;
 
   const localGpus = read('RGPU_LOCAL_GPUS') === undefined ? undefined : integer('RGPU_LOCAL_GPUS', 0, 0, 64);
 
@@ -112,6 +116,9 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
     const value = read(variable);
     if (value !== undefined && Buffer.byteLength(value) < 32) problems.push(`${variable}: must be at least 32 characters`);
   }
+  if (runtime === 'kubernetes' && artifactBaseUrl === undefined) {
+    problems.push('RGPU_ARTIFACT_BASE_URL: required with RGPU_RUNTIME=kubernetes: pods cannot read the gateway\'s disk and download their model from this address (e.g. http://rgpu-gateway.rgpu:8080)');
+  }
   if (artifactDelivery.kind === 'gateway' && artifactSecret === undefined) {
     problems.push('RGPU_ARTIFACT_SECRET: required with RGPU_ARTIFACT_BASE_URL (the same value as the gateway\'s, or set RGPU_JWT_SECRET): replicas download with tokens minted from it');
   }
@@ -123,8 +130,9 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
     storeUrl,
     natsUrl: natsUrl ?? '',
     natsNaming: nats.naming,
-    runtime: 'local',
+    runtime: runtime === 'kubernetes' ? 'kubernetes' : 'local',
     localGpus,
+    ...(kubernetes ? { kubernetes } : {}),
     lease: {
       ttlMs,
       renewMs,
