@@ -20,6 +20,11 @@ describe('statusMessageIn', () => {
     expect(statusMessageIn(mismatch, 'en')).toBe(
       "the model artifact's sha256 is bbbb, not the aaaa registered for this version; the source changed since registration: upload it again or register a new version",
     );
+    const size = { statusReason: 'artifact_size_mismatch', statusParams: { expected: 100, actual: '>100' }, statusMessage: null };
+    expect(statusMessageIn(size, 'zh')).toBe('模型文件大小为 >100 字节，与注册该版本时的 100 字节不一致；来源文件在注册后被更改，请重新上传或注册为新版本');
+    expect(statusMessageIn(size, 'en')).toBe(
+      'the model artifact is >100 bytes, not the 100 bytes registered for this version; the source changed since registration: upload it again or register a new version',
+    );
     const fetch = { statusReason: 'artifact_fetch_failed', statusParams: { failures: 3, error: 'GET http://gw/a answered 401' }, statusMessage: null };
     expect(statusMessageIn(fetch, 'zh')).toBe('副本连续 3 次未能下载模型文件；最近一次: GET http://gw/a answered 401');
     expect(statusMessageIn(fetch, 'en')).toBe('replica failed to download its model 3 times in a row; last: GET http://gw/a answered 401');

@@ -63,6 +63,15 @@ const STATUS_REASONS: Readonly<Record<string, { params: readonly string[]; words
       en: `the model artifact's sha256 is ${p.actual}, not the ${p.expected} registered for this version; the source changed since registration: upload it again or register a new version`,
     }),
   },
+  // The same, found by the size: the download has another length than the version registered (the replica stops
+  // reading at the registered size, so it never learns the digest of a larger file).
+  artifact_size_mismatch: {
+    params: ['expected', 'actual'],
+    words: (p) => ({
+      zh: `模型文件大小为 ${p.actual} 字节，与注册该版本时的 ${p.expected} 字节不一致；来源文件在注册后被更改，请重新上传或注册为新版本`,
+      en: `the model artifact is ${p.actual} bytes, not the ${p.expected} bytes registered for this version; the source changed since registration: upload it again or register a new version`,
+    }),
+  },
   // A replica could not download its model (refused, unreachable, too large, too slow) on several starts in a row.
   artifact_fetch_failed: {
     params: ['failures', 'error'],

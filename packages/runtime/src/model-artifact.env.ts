@@ -15,7 +15,9 @@ export const MODEL_SERVER_ENV = {
   sha256: 'RGPU_MODEL_SHA256',
   /** Sent as `Authorization: Bearer` with the download (the gateway's artifact token). A secret. */
   token: 'RGPU_MODEL_TOKEN',
-  /** The download limit; the runtimes set the registered size. */
+  /** The registered size: a download of any other size is refused as another artifact (and never read past it). */
+  sizeBytes: 'RGPU_MODEL_SIZE_BYTES',
+  /** The general download limit (default 1 GiB) for a replica started by hand without a registered size. */
   maxBytes: 'RGPU_MODEL_MAX_BYTES',
   /** Where downloads are cached by digest (default `$TMPDIR/rgpu-model-cache`); a pod mounts an emptyDir there. */
   cacheDir: 'RGPU_MODEL_CACHE_DIR',
@@ -27,7 +29,7 @@ export const MODEL_SERVER_ENV = {
 
 /**
  * The non-secret variables that tell a replica where its model is: a `file:` URI becomes a path, an http(s) URI a
- * download with its checksum and size limit. The token, when the artifact needs one, comes from
+ * download with its checksum and registered size. The token, when the artifact needs one, comes from
  * `artifactTokenEnv()`.
  */
 export function modelArtifactEnv(model: RuntimeServiceSpec['model']): Record<string, string> {
@@ -36,7 +38,7 @@ export function modelArtifactEnv(model: RuntimeServiceSpec['model']): Record<str
   return {
     [MODEL_SERVER_ENV.uri]: uri,
     [MODEL_SERVER_ENV.sha256]: sha256,
-    [MODEL_SERVER_ENV.maxBytes]: String(sizeBytes),
+    [MODEL_SERVER_ENV.sizeBytes]: String(sizeBytes),
   };
 }
 

@@ -30,6 +30,18 @@ export class ArtifactChecksumError extends ConfigError {
   }
 }
 
+/**
+ * The download has another size than the version registered (`RGPU_MODEL_SIZE_BYTES`): another artifact, like a
+ * checksum mismatch, found without reading past the registered size. `actual` is `>N` when more bytes kept coming.
+ */
+export class ArtifactSizeError extends ConfigError {
+  readonly failure: FailureCause;
+  constructor(expected: number, actual: number | string) {
+    super([`RGPU_MODEL_SIZE_BYTES: the artifact at RGPU_MODEL_URI is ${actual} bytes, expected ${expected}`]);
+    this.failure = { code: 'artifact_size_mismatch', params: { expected, actual } };
+  }
+}
+
 /** The download did not complete (refused, unreachable, too large, too slow): exit 1, a later start may succeed. */
 export class ArtifactFetchError extends Error {
   readonly failure: FailureCause;
@@ -96,6 +108,11 @@ async function download(source: UriSource, partial: string): Promise<{ digest: s
     throw new ArtifactFetchError(`GET ${where} answered ${res.status}${detail ? `: ${detail}` : ''}`);
   }
   const announced = Number(res.headers.get('content-length') ?? NaN);
+  const expected = source.sizeBytes;
+  if (expected !== null && Number.isSafeInteger(announced) && announced !== expected) {
+    await res.body.cancel().catch(() => undefined);
+    throw new ArtifactSizeError(expected, announced);
+  }
   if (announced > source.maxBytes) {
     await res.body.cancel().catch(() => undefined);
     throw tooLarge(where, `${announced} bytes`, source.maxBytes);
@@ -105,6 +122,7 @@ async function download(source: UriSource, partial: string): Promise<{ digest: s
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
+      if (expected !== null && bytes > expected) return done(new ArtifactSizeError(expected, `>${expected}`));
       if (bytes > source.maxBytes) return done(tooLarge(where, `more than ${source.maxBytes} bytes`, source.maxBytes));
       hash.update(chunk);
       done(null, chunk);
@@ -113,10 +131,11 @@ async function download(source: UriSource, partial: string): Promise<{ digest: s
   try {
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
   } catch (err) {
-    if (err instanceof ArtifactFetchError) throw err;
+    if (err instanceof ArtifactFetchError || err instanceof ArtifactSizeError) throw err;
     if (signal.aborted) throw timedOut();
     throw new ArtifactFetchError(`GET ${where}: the download broke off after ${bytes} bytes: ${causeText(err)}`);
   }
+  if (expected !== null && bytes !== expected) throw new ArtifactSizeError(expected, bytes);
   return { digest: hash.digest('hex'), bytes };
 }
 

@@ -102,6 +102,7 @@ describe('model server configuration', () => {
         uri: 'https://models.example.com/m.onnx',
         sha256: SHA,
         token: null,
+        sizeBytes: null,
         cacheDir: '/r/tmp/rgpu-model-cache',
         maxBytes: 1024 ** 3,
         fetchTimeoutMs: 600_000,
@@ -117,10 +118,11 @@ describe('model server configuration', () => {
         RGPU_MODEL_TOKEN: 'a.b.c',
         RGPU_MODEL_CACHE_DIR: '/cache',
         RGPU_MODEL_MAX_BYTES: '4096',
+        RGPU_MODEL_SIZE_BYTES: '2048',
         RGPU_MODEL_FETCH_TIMEOUT_MS: '5000',
         RGPU_TERMINATION_MESSAGE_PATH: '/dev/termination-log',
       });
-      expect(config.modelSource).toMatchObject({ token: 'a.b.c', cacheDir: '/cache', maxBytes: 4096, fetchTimeoutMs: 5000 });
+      expect(config.modelSource).toMatchObject({ token: 'a.b.c', cacheDir: '/cache', sizeBytes: 2048, maxBytes: 2048, fetchTimeoutMs: 5000 });
       expect(config.modelPath).toBe(`/cache/${SHA}.onnx`);
       expect(config.terminationMessagePath).toBe('/dev/termination-log');
     });

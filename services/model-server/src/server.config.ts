@@ -26,6 +26,8 @@ export type ModelSource =
       sha256: string;
       /** Sent as `Authorization: Bearer` (the gateway's artifact token); never logged. */
       token: string | null;
+      /** The registered size: any other size is another artifact (exit 78, `artifact_size_mismatch`). */
+      sizeBytes: number | null;
       cacheDir: string;
       maxBytes: number;
       fetchTimeoutMs: number;
@@ -111,6 +113,7 @@ const EnvSchema = z.object({
   // A JWT or an opaque bearer token: visible ASCII, bounded, so it fits one header line.
   RGPU_MODEL_TOKEN: z.string().regex(/^[\x21-\x7e]{1,8192}$/, 'must be 1-8192 visible ASCII characters').optional(),
   RGPU_MODEL_CACHE_DIR: z.string().min(1).optional(),
+  RGPU_MODEL_SIZE_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
   RGPU_MODEL_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   RGPU_MODEL_FETCH_TIMEOUT_MS: int(1_000, 3_600_000).default(600_000),
   RGPU_TERMINATION_MESSAGE_PATH: z.string().min(1).optional(),
@@ -198,9 +201,11 @@ function modelSourceOf(e: z.infer<typeof EnvSchema>): ModelSource {
     uri: e.RGPU_MODEL_URI,
     sha256: e.RGPU_MODEL_SHA256!,
     token: e.RGPU_MODEL_TOKEN ?? null,
+    sizeBytes: e.RGPU_MODEL_SIZE_BYTES ?? null,
     // The replica's own temp dir by default (the local runtime gives each replica one; a pod mounts an emptyDir).
     cacheDir: e.RGPU_MODEL_CACHE_DIR ?? join(e.TMPDIR ?? tmpdir(), 'rgpu-model-cache'),
-    maxBytes: e.RGPU_MODEL_MAX_BYTES,
+    // The registered size bounds the download too, whatever the general limit says.
+    maxBytes: e.RGPU_MODEL_SIZE_BYTES ?? e.RGPU_MODEL_MAX_BYTES,
     fetchTimeoutMs: e.RGPU_MODEL_FETCH_TIMEOUT_MS,
   };
 }

@@ -36,6 +36,11 @@ beforeAll(async () => {
       }
       return void res.writeHead(200).end(MODEL);
     }
+    if (url === '/chunked/model.onnx') {
+      res.writeHead(200); // no content-length: the size shows only while reading
+      res.write(MODEL);
+      return void res.end();
+    }
     if (url === '/moved') return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end();
     if (url === '/stalls') {
       res.writeHead(200, { 'content-length': MODEL.length });
@@ -105,6 +110,17 @@ describe('model delivery by URI', () => {
     expect(failed).toMatchObject({ exit_code: 78, code: 'artifact_checksum_mismatch', params: { expected: wrong, actual: SHA } });
     expect(parseStdoutEvent((await readFile(terminationLog, 'utf8')).trim())).toEqual(failed);
     expect(await readdir(cache)).toEqual([]);
+  });
+
+  it('refuses another size than registered as another artifact (exit 78, artifact_size_mismatch), reading no further', async () => {
+    const [announced, streamed] = await Promise.all([
+      runToExit({ env: uriEnv(`${base}/public/model.onnx`, { RGPU_MODEL_SIZE_BYTES: String(MODEL.length + 1), RGPU_MODEL_CACHE_DIR: path.join(dir.path, 'cache-size-1') }) }),
+      runToExit({ env: uriEnv(`${base}/chunked/model.onnx`, { RGPU_MODEL_SIZE_BYTES: String(MODEL.length - 10), RGPU_MODEL_CACHE_DIR: path.join(dir.path, 'cache-size-2') }) }),
+    ]);
+    expect(announced.code).toBe(78);
+    expect(failedEvent(announced.stdout)).toMatchObject({ code: 'artifact_size_mismatch', params: { expected: MODEL.length + 1, actual: MODEL.length } });
+    expect(streamed.code).toBe(78);
+    expect(failedEvent(streamed.stdout)).toMatchObject({ code: 'artifact_size_mismatch', params: { expected: MODEL.length - 10, actual: `>${MODEL.length - 10}` } });
   });
 
   it('fails a download it cannot finish with artifact_fetch_failed and exit 1: refused, redirected, too large, stalled', async () => {

@@ -99,7 +99,7 @@ describe('kubernetes manifests', () => {
     expect(env).toMatchObject({
       RGPU_MODEL_URI: 'http://gateway.rgpu:8080/api/v1/artifacts/7/v1',
       RGPU_MODEL_SHA256: SHA,
-      RGPU_MODEL_MAX_BYTES: '1000',
+      RGPU_MODEL_SIZE_BYTES: '1000',
       RGPU_MODEL_NAME: 'svc-abcdefghij123456',
       RGPU_MODEL_VERSION: 'v1',
       RGPU_LABELS: '["red","green","blue"]',

@@ -83,9 +83,9 @@ describe('replicaEnv', () => {
 describe('replicaEnv with an artifact the replica downloads', () => {
   const remote = { ...spec, model: { ...spec.model, artifact: { uri: 'http://gw:8080/api/v1/artifacts/4/v2', sha256: 'cd'.repeat(32), sizeBytes: 99, access: 'artifact_token' as const } } };
 
-  it('names the URI, its sha256 and the registered size as the download limit, and no path', () => {
+  it('names the URI, its sha256 and the registered size, and no path', () => {
     const env = replicaEnv({ RGPU_MODEL_PATH: '/stale', RGPU_MODEL_TOKEN: 'platform-token' }, remote, [], dirs);
-    expect(env).toMatchObject({ RGPU_MODEL_URI: 'http://gw:8080/api/v1/artifacts/4/v2', RGPU_MODEL_SHA256: 'cd'.repeat(32), RGPU_MODEL_MAX_BYTES: '99' });
+    expect(env).toMatchObject({ RGPU_MODEL_URI: 'http://gw:8080/api/v1/artifacts/4/v2', RGPU_MODEL_SHA256: 'cd'.repeat(32), RGPU_MODEL_SIZE_BYTES: '99' });
     expect('RGPU_MODEL_PATH' in env).toBe(false);
     expect('RGPU_MODEL_TOKEN' in env).toBe(false); // nothing of the platform's own environment
   });
