@@ -214,6 +214,17 @@ export const errors = {
       { retryAfter: 1 },
     );
   },
+  /**
+   * The store (a networked database) cannot be reached right now: 503 with Retry-After, not a 500, since the same
+   * request succeeds once the connection is back. A write that failed this way may still have been applied.
+   */
+  storeUnavailable(cause?: unknown): AppError {
+    return new AppError(
+      ErrorCode.Unavailable,
+      { zh: '数据存储暂时不可用，请稍后重试', en: 'The data store is temporarily unavailable; retry shortly' },
+      { retryAfter: 2, reason: 'store_unavailable', cause },
+    );
+  },
   internal(cause?: unknown): AppError {
     return new AppError(ErrorCode.Internal, { zh: '服务器内部错误', en: 'Internal server error' }, { cause });
   },

@@ -3,6 +3,7 @@ import { isConfigError } from '@remotegpu/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startMongoDouble } from '@remotegpu/testkit';
 import { openStore } from './store.factory.js';
 
 describe('openStore(url)', () => {
@@ -17,9 +18,20 @@ describe('openStore(url)', () => {
     }
   });
 
+  it('opens the MongoDB adapter for mongodb://… and it answers', async () => {
+    const double = await startMongoDouble();
+    try {
+      const store = await openStore(`${double.uri}/factory`);
+      expect(store.constructor.name).toBe('MongoStore');
+      expect(await store.ping()).toBe(true);
+      await store.close();
+    } finally {
+      await double.stop();
+    }
+  });
+
   it.each([
     ['sqlite:', /needs a file path/],
-    ['mongodb://db:27017/rgpu', /MongoDB store is not available/],
     ['postgres://db/rgpu', /must be sqlite:<path> or mongodb/],
   ])('%s → a ConfigError naming RGPU_STORE_URL', async (url, why) => {
     const err = await openStore(url).then(

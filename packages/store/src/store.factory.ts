@@ -1,11 +1,13 @@
 import { ConfigError } from '@remotegpu/core';
 import type { Store } from './store.port.js';
 import { openSqliteStore } from './sqlite/sqlite.store.js';
+import { openMongoStore } from './mongo/mongo.store.js';
 
 /**
  * The Store adapter a URL names (DESIGN §7 `RGPU_STORE_URL`), chosen at the edge so that no use case knows
- * which one it has: `sqlite:<path>` (`sqlite::memory:` for a throwaway store) or, later, `mongodb://…`.
- * Async because a networked adapter connects before it is usable.
+ * which one it has: `sqlite:<path>` (`sqlite::memory:` for a throwaway store) or `mongodb://…` / `mongodb+srv://…`
+ * (the database is the URL's path, `rgpu` by default). Async because MongoDB connects (and creates its indexes)
+ * before it is usable.
  */
 export async function openStore(url: string): Promise<Store> {
   if (url.startsWith('sqlite:')) {
@@ -14,7 +16,7 @@ export async function openStore(url: string): Promise<Store> {
     return openSqliteStore({ path });
   }
   if (/^mongodb(\+srv)?:\/\//.test(url)) {
-    throw new ConfigError(['RGPU_STORE_URL: the MongoDB store is not available in this version; use sqlite:<path>']);
+    return openMongoStore({ url });
   }
   throw new ConfigError([`RGPU_STORE_URL: must be sqlite:<path> or mongodb://…, got "${url.slice(0, 40)}"`]);
 }

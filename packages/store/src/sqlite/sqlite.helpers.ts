@@ -15,13 +15,5 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
-/** The page's row window; pages count from 1. */
-export function pageWindow(page: number, pageSize: number): { limit: number; offset: number } {
-  const limit = Math.max(0, Math.floor(pageSize));
-  return { limit, offset: Math.max(0, Math.floor(page) - 1) * limit };
-}
-
-/** The key names are compared by (see MIGRATIONS): case-insensitive beyond ASCII. */
-export function nameKey(name: string): string {
-  return name.toLowerCase();
-}
+// Shared with the MongoDB adapter, so both compare names and page alike (see MIGRATIONS for name_key).
+export { nameKey, pageWindow } from '../store.keys.js';

@@ -1,0 +1,125 @@
+import { errors, type Framework, type Model, type ModelTask, type ModelVersion } from '@remotegpu/core';
+import type { ModelListFilter, ModelRepository, NewModel, Page } from '../store.port.js';
+import { nameKey, pageWindow } from '../store.keys.js';
+import { duplicateKeyFields, guarded } from './mongo.errors.js';
+import type { ModelDoc, MongoModels } from './mongo.schemas.js';
+
+function toModel(doc: ModelDoc): Model {
+  return {
+    id: doc._id,
+    workspaceId: doc.workspaceId,
+    name: doc.name,
+    framework: doc.framework as Framework,
+    task: doc.task as ModelTask,
+    description: doc.description,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
+
+/** A stored version: every field as written, `createdAt` back to ISO text, the document's own `_id` left out. */
+function toVersion(doc: Record<string, unknown>): ModelVersion {
+  const { _id: _ignored, createdAt, ...fields } = doc;
+  return { ...(fields as Omit<ModelVersion, 'createdAt'>), createdAt: (createdAt as Date).toISOString() };
+}
+
+export class MongoModelRepository implements ModelRepository {
+  constructor(private readonly m: MongoModels) {}
+
+  create(model: NewModel): Promise<Model> {
+    return guarded(async () => {
+      const id = await this.nextId();
+      const doc: ModelDoc = {
+        _id: id,
+        workspaceId: model.workspaceId,
+        name: model.name,
+        nameKey: nameKey(model.name),
+        framework: model.framework,
+        task: model.task,
+        description: model.description,
+        createdAt: new Date(model.createdAt),
+        updatedAt: new Date(model.updatedAt),
+      };
+      try {
+        await this.m.models.create(doc);
+      } catch (err) {
+        // The id drawn is not given back: ids only ever increase, with a gap where a create failed.
+        if (duplicateKeyFields(err)?.includes('nameKey')) throw errors.duplicateModelName(model.name);
+        throw err;
+      }
+      return toModel(doc);
+    });
+  }
+
+  get(id: number): Promise<Model | null> {
+    return guarded(async () => {
+      const doc = await this.m.models.findById(id).lean<ModelDoc>();
+      return doc ? toModel(doc) : null;
+    });
+  }
+
+  list(filter: ModelListFilter): Promise<Page<Model>> {
+    return guarded(async () => {
+      const query: Record<string, unknown> = {};
+      if (filter.visibleWorkspaces !== 'all') {
+        if (filter.visibleWorkspaces.length === 0) return { items: [], total: 0 };
+        if (filter.workspaceId !== undefined && !filter.visibleWorkspaces.includes(filter.workspaceId)) return { items: [], total: 0 };
+        query.workspaceId = filter.workspaceId ?? { $in: [...filter.visibleWorkspaces] };
+      } else if (filter.workspaceId !== undefined) {
+        query.workspaceId = filter.workspaceId;
+      }
+      const { limit, offset } = pageWindow(filter.page, filter.pageSize);
+      const [total, docs] = await Promise.all([
+        this.m.models.countDocuments(query),
+        limit === 0 ? Promise.resolve([]) : this.m.models.find(query).sort({ createdAt: -1, _id: -1 }).skip(offset).limit(limit).lean<ModelDoc[]>(),
+      ]);
+      return { items: docs.map(toModel), total };
+    });
+  }
+
+  addVersion(version: ModelVersion): Promise<ModelVersion> {
+    return guarded(async () => {
+      // Models are never deleted, so a check before the write cannot be overtaken.
+      if (!(await this.m.models.exists({ _id: version.modelId }))) throw errors.modelNotFound(version.modelId);
+      try {
+        await this.m.modelVersions.create({ ...version, createdAt: new Date(version.createdAt) });
+      } catch (err) {
+        if (duplicateKeyFields(err)?.includes('version')) throw errors.duplicateModelVersion(version.version);
+        throw err;
+      }
+      return { ...version };
+    });
+  }
+
+  getVersion(modelId: number, version: string): Promise<ModelVersion | null> {
+    return guarded(async () => {
+      const doc = await this.m.modelVersions.findOne({ modelId, version }).lean<Record<string, unknown>>();
+      return doc ? toVersion(doc) : null;
+    });
+  }
+
+  listVersions(modelId: number): Promise<ModelVersion[]> {
+    return guarded(async () => {
+      const docs = await this.m.modelVersions.find({ modelId }).sort({ createdAt: 1, _id: 1 }).lean<Record<string, unknown>[]>();
+      return docs.map(toVersion);
+    });
+  }
+
+  /**
+   * The next model id from the `counters` document (an atomic $inc, created on first use). Two first-ever
+   * upserts may race on a real server (one gets a duplicate `_id`); the loser simply increments again.
+   */
+  private async nextId(): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const counter = await this.m.counters
+          .findOneAndUpdate({ _id: 'models' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' })
+          .lean<{ seq: number }>();
+        return counter!.seq;
+      } catch (err) {
+        if (attempt < 2 && duplicateKeyFields(err) !== undefined) continue;
+        throw err;
+      }
+    }
+  }
+}
