@@ -12,3 +12,5 @@ export { NATS_URL, startNatsServer } from './nats-server.js';
 export type { NatsServerProcess } from './nats-server.js';
 export { startMongoDouble } from './mongo/mongo-double.js';
 export type { MongoDouble, MongoDoubleOptions, MongoDoubleRestartOptions } from './mongo/mongo-double.js';
+export { startFakeKubeApiServer } from './kube/index.js';
+export type { FakeKubeApiServer, FakeKubeOptions, FakeNodeSpec, FailureRule, PodFailure, RunPod, RunningPod, KubeletTiming, InjectedFailure, RequestRecord, StatusBody, KubeObject, Pod, Deployment, ReplicaSet, Node, CoreEvent } from './kube/index.js';
