@@ -23,6 +23,12 @@ describe('gateway process configuration', () => {
     ]);
   });
 
+  it('takes a MongoDB store URL (the store several hosts share)', () => {
+    expect(loadGatewayConfig({ ...required, RGPU_STORE_URL: 'mongodb://mongo:27017/rgpu?replicaSet=rs0' }).storeUrl).toBe('mongodb://mongo:27017/rgpu?replicaSet=rs0');
+    expect(loadGatewayConfig({ ...required, RGPU_STORE_URL: 'mongodb+srv://cluster.example.net/rgpu' }).storeUrl).toBe('mongodb+srv://cluster.example.net/rgpu');
+    expect(problemsOf({ ...required, RGPU_STORE_URL: 'mongo://x' })).toEqual([expect.stringMatching(/^RGPU_STORE_URL: must be sqlite:<path> or mongodb/)]);
+  });
+
   it('renders endpoint_url from the router unless RGPU_PUBLIC_URL names the public address', () => {
     const config = loadGatewayConfig({ ...required, RGPU_DATA_DIR: '/var/rgpu' });
     expect(config).toMatchObject({

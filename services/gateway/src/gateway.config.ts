@@ -89,7 +89,6 @@ export function parseEnv<S extends z.ZodType<GatewayEnv>>(
 export function gatewaySettingsOf(e: GatewayEnv, httpTimeouts: HttpTimeouts, problems: string[]): GatewayServerSettings {
   const dataDir = path.resolve(e.RGPU_DATA_DIR);
   const storeUrl = e.RGPU_STORE_URL ?? `sqlite:${path.join(dataDir, 'rgpu.db')}`;
-  if (storeUrl.startsWith('mongodb')) problems.push('RGPU_STORE_URL: the MongoDB store is not available yet; use sqlite:<path>');
   return {
     port: e.PORT,
     host: e.HOST,

@@ -31,6 +31,11 @@ describe('provisioner config', () => {
     expect(config.localGpus).toBeUndefined();
   });
 
+  it('takes a MongoDB store URL (the store several hosts share)', () => {
+    expect(loadProvisionerConfig({ NATS_URL: 'nats://127.0.0.1:4222', RGPU_STORE_URL: 'mongodb://mongo:27017/rgpu' }).storeUrl).toBe('mongodb://mongo:27017/rgpu');
+    expect(problemsOf({ NATS_URL: 'nats://127.0.0.1:4222', RGPU_STORE_URL: 'mongodb:/bad' })).toEqual([expect.stringMatching(/^RGPU_STORE_URL: must be sqlite:<path> or mongodb/)]);
+  });
+
   it('refuses to start without NATS (the in-process provisioner is `npm start`)', () => {
     expect(problemsOf({})).toEqual([expect.stringMatching(/^NATS_URL: required/)]);
   });
@@ -38,7 +43,7 @@ describe('provisioner config', () => {
   it('names every bad variable at once', () => {
     const problems = problemsOf({
       NATS_URL: 'http://x',
-      RGPU_STORE_URL: 'mongodb://db/rgpu',
+      RGPU_STORE_URL: 'postgres://db/rgpu',
       RGPU_RUNTIME: 'docker',
       PROVISIONER_PORT: '70000',
       PROVISIONER_LEASE_TTL_MS: '4000',

@@ -84,8 +84,7 @@ export function loadProvisionerConfig(env: Record<string, string | undefined> = 
 
   const dataDir = path.resolve(read('RGPU_DATA_DIR') ?? './data');
   const storeUrl = read('RGPU_STORE_URL') ?? `sqlite:${path.join(dataDir, 'rgpu.db')}`;
-  if (storeUrl.startsWith('mongodb')) problems.push('RGPU_STORE_URL: the MongoDB store is not available yet; use sqlite:<path>');
-  else if (!/^sqlite:.+/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
+  if (!/^(sqlite:.+|mongodb(\+srv)?:\/\/.+)$/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
 
   const runtime = read('RGPU_RUNTIME') ?? 'local';
   if (runtime !== 'local' && runtime !== 'kubernetes') problems.push(`RGPU_RUNTIME: must be "local" or "kubernetes", got "${runtime}"`);

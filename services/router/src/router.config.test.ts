@@ -23,6 +23,11 @@ describe('loadRouterConfig', () => {
     });
   });
 
+  it('takes a MongoDB store URL (the store several hosts share)', () => {
+    expect(loadRouterConfig({ RGPU_JWT_SECRET: secret, RGPU_STORE_URL: 'mongodb://mongo:27017/rgpu' }).storeUrl).toBe('mongodb://mongo:27017/rgpu');
+    expect(() => loadRouterConfig({ RGPU_JWT_SECRET: secret, RGPU_STORE_URL: 'mongodb:/bad' })).toThrowError(/RGPU_STORE_URL: must be sqlite:<path> or mongodb/);
+  });
+
   it('follows NATS when NATS_URL is set: a full store re-read every 30 s instead of every 2 s', () => {
     expect(loadRouterConfig({ RGPU_JWT_SECRET: secret }).resyncIntervalMs).toBe(2_000);
     const config = loadRouterConfig({ RGPU_JWT_SECRET: secret, NATS_URL: 'nats://127.0.0.1:4222', RGPU_NATS_STREAM: 'RGPU_T', RGPU_NATS_SUBJECT_PREFIX: 'rgput.x' });

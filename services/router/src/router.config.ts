@@ -60,8 +60,7 @@ export function loadRouterConfig(env: Record<string, string | undefined> = proce
 
   const dataDir = path.resolve(read('RGPU_DATA_DIR') ?? './data');
   const storeUrl = read('RGPU_STORE_URL') ?? `sqlite:${path.join(dataDir, 'rgpu.db')}`;
-  if (storeUrl.startsWith('mongodb')) problems.push('RGPU_STORE_URL: the MongoDB store is not available yet; use sqlite:<path>');
-  else if (!/^sqlite:.+/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
+  if (!/^(sqlite:.+|mongodb(\+srv)?:\/\/.+)$/.test(storeUrl)) problems.push('RGPU_STORE_URL: must be sqlite:<path> or mongodb://...');
 
   // With NATS the table follows status events (and re-reads the store after a reconnect); without it the store
   // alone, by frequent resync (a router beside `npm start`'s in-process bus hears nothing).

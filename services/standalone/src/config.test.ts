@@ -61,7 +61,8 @@ describe('standalone configuration', () => {
   });
 
   it('refuses adapters this version does not ship instead of ignoring them', () => {
-    expect(() => loadConfig({ RGPU_STORE_URL: 'mongodb://db/rgpu' })).toThrowError(/RGPU_STORE_URL/);
+    // MongoDB is for the separate processes; one process keeps SQLite.
+    expect(() => loadConfig({ RGPU_STORE_URL: 'mongodb://db/rgpu' })).toThrowError(/RGPU_STORE_URL: npm start keeps its state in SQLite.*start:distributed/);
     // One process is the in-process bus; the separate processes over NATS have their own command.
     expect(() => loadConfig({ NATS_URL: 'nats://127.0.0.1:4222' })).toThrowError(/NATS_URL: .*npm run start:distributed/);
   });

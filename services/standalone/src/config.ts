@@ -32,6 +32,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NATS_URL) {
     problems.push('NATS_URL: npm start runs every service in one process on the in-process bus; unset it, or run the services as separate processes over NATS with `npm run start:distributed`');
   }
+  // One process keeps its state in the embedded SQLite file. MongoDB is for state shared between hosts, which only
+  // the separate processes use safely (two `npm start` on one database would each run an unelected provisioner).
+  if (settings.storeUrl.startsWith('mongodb')) {
+    problems.push('RGPU_STORE_URL: npm start keeps its state in SQLite (sqlite:<path>); the MongoDB store is for the separate processes of distributed mode (`npm run start:distributed`, or start:gateway / start:router / start:provisioner)');
+  }
   if (e.RGPU_RUNTIME !== 'local') problems.push('RGPU_RUNTIME: only "local" is available in this version');
   if (problems.length) throw new ConfigError(problems);
   return {
