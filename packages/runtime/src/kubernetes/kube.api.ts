@@ -2,6 +2,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   KubeConfig,
+  Observable,
   type ConfigurationOptions,
   type RequestContext,
   type ResponseContext,
@@ -54,21 +55,24 @@ export class KubeApi {
     return n;
   }
 
-  /** Per-request options: an abort signal bounds the whole request (connect, headers and body). */
+  /**
+   * Per-request options: an abort signal bounds the whole request (connect, headers and body). The object-style
+   * API hands these to its Observable layer, so the middleware answers with client-node's Observable.
+   */
   private options(): ConfigurationOptions {
     const timeoutMs = this.timeoutMs;
     return {
       middleware: [
         {
-          pre: async (ctx: RequestContext) => {
+          pre: (ctx: RequestContext) => {
             ctx.setSignal(AbortSignal.timeout(timeoutMs));
-            return ctx;
+            return new Observable(Promise.resolve(ctx));
           },
-          post: async (res: ResponseContext) => res,
+          post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
         },
       ],
       middlewareMergeStrategy: 'append',
-    } as unknown as ConfigurationOptions;
+    };
   }
 
   // deployments.apps: list + watch (informer), get, create, update, deletecollection

@@ -52,6 +52,8 @@ export class KubernetesRuntime implements Runtime {
    * object is deleted.
    */
   private readonly written = new Map<string, KubernetesObject>();
+  /** `kind/serviceId` whose deletion the API server accepted: `remove` does not ask again while the cache catches up. */
+  private readonly deleting = new Set<string>();
   private api: KubeApi | null = null;
   private caches: Caches | null = null;
   private relistTimer: NodeJS.Timeout | null = null;
@@ -106,6 +108,7 @@ export class KubernetesRuntime implements Runtime {
   async apply(spec: RuntimeServiceSpec): Promise<void> {
     const { api, caches } = this.running();
     validateSpec(spec);
+    for (const kind of ['deployments', 'services', 'secrets']) this.deleting.delete(`${kind}/${spec.serviceId}`);
     const live = this.live<V1Deployment>('deployments', caches.deployments, spec.serviceId, deploymentName(spec.serviceId));
     const liveGeneration = live ? generationOf(live) : null;
     // A late writer (an older generation) must not roll a service back.
@@ -151,14 +154,20 @@ export class KubernetesRuntime implements Runtime {
     const { api, caches } = this.running();
     const selector = serviceSelector(serviceId);
     const holds = (kind: keyof Caches) =>
-      caches[kind].forService(serviceId).some((o) => !o.metadata?.deletionTimestamp) ||
-      [...this.written.keys()].some((key) => key.startsWith(`${kind}/`) && this.writtenFor(key, serviceId));
-    const deletions: Promise<void>[] = [];
-    if (holds('deployments')) deletions.push(api.deleteDeployments(selector));
-    if (holds('services')) deletions.push(api.deleteServices(selector));
-    if (holds('secrets')) deletions.push(api.deleteSecrets(selector));
+      !this.deleting.has(`${kind}/${serviceId}`) &&
+      (caches[kind].forService(serviceId).some((o) => !o.metadata?.deletionTimestamp) ||
+        [...this.written.keys()].some((key) => key.startsWith(`${kind}/`) && this.writtenFor(key, serviceId)));
+    const deleteAll = async (kind: keyof Caches, call: (selector: string) => Promise<void>) => {
+      if (!holds(kind)) return;
+      await call(selector);
+      this.deleting.add(`${kind}/${serviceId}`);
+    };
     for (const key of [...this.written.keys()]) if (this.writtenFor(key, serviceId)) this.written.delete(key);
-    await Promise.all(deletions);
+    await Promise.all([
+      deleteAll('deployments', (s) => api.deleteDeployments(s)),
+      deleteAll('services', (s) => api.deleteServices(s)),
+      deleteAll('secrets', (s) => api.deleteSecrets(s)),
+    ]);
   }
 
   async observe(serviceId: string): Promise<RuntimeObservation> {
@@ -316,6 +325,7 @@ export class KubernetesRuntime implements Runtime {
   private changed(kind: keyof Caches, serviceId: string, name: string, event: CacheEvent): void {
     // Deleted behind our back (kubectl delete): what we wrote before must not hide that the object is gone.
     if (event === 'delete') this.written.delete(`${kind}/${name}`);
+    if (this.caches && this.caches[kind].forService(serviceId).length === 0) this.deleting.delete(`${kind}/${serviceId}`);
     if (kind === 'secrets') return;
     for (const listener of [...this.listeners]) {
       try {

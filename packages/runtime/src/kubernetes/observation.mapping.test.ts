@@ -153,13 +153,19 @@ describe('observation from the Deployment and its pods', () => {
     expect(observationOf(ID, stale, [stuck], OPTIONS).condition).toBeNull();
   });
 
-  it('deleted pods are terminating; with the Deployment gone they are all that is left', () => {
-    const o = observationOf(ID, undefined, [pod({ name: 'a', ready: true, ip: '10.0.0.1', deleting: true })], OPTIONS);
-    expect(o).toEqual({
+  it('deleted pods are terminating; with the Deployment gone every pod is, and the last generation stays until none is left', () => {
+    const deleting = observationOf(ID, deployment(2, 'h1'), [pod({ name: 'a', ready: true, ip: '10.0.0.1', deleting: true }), pod({ name: 'b', ready: true, ip: '10.0.0.2' })], OPTIONS);
+    expect(deleting.replicas.map((r) => [r.replicaId, r.phase, r.url])).toEqual([
+      ['a', 'terminating', null],
+      ['b', 'ready', 'http://10.0.0.2:8080'],
+    ]);
+    // The garbage collector has not reached the pod yet: it still says Ready, but it is on its way out.
+    const orphaned = observationOf(ID, undefined, [pod({ name: 'b', ready: true, ip: '10.0.0.2', templateGeneration: 2 })], OPTIONS);
+    expect(orphaned).toEqual({
       serviceId: ID,
-      generation: null,
+      generation: 2,
       condition: null,
-      replicas: [expect.objectContaining({ replicaId: 'a', phase: 'terminating', url: null })],
+      replicas: [expect.objectContaining({ replicaId: 'b', phase: 'terminating', url: null })],
     });
   });
 

@@ -25,11 +25,18 @@ export function observationOf(
   pods: readonly V1Pod[],
   options: MappingOptions,
 ): RuntimeObservation {
-  const generation = deployment ? generationOf(deployment) : null;
-  const replicas = [...pods].sort(byCreation).map((pod) => replicaOf(pod, deployment));
+  // Without its Deployment (deleted, or being deleted) a pod is on its way out: the garbage collector takes its
+  // ReplicaSet and then it, even while it still reports Ready.
+  const owned = deployment && !deployment.metadata?.deletionTimestamp ? deployment : undefined;
+  const replicas = [...pods].sort(byCreation).map((pod) => {
+    const replica = replicaOf(pod, deployment);
+    return owned ? replica : { ...replica, phase: 'terminating' as const, url: null };
+  });
+  // The port's generation is null only once nothing is left: pods still terminating keep the last one.
+  const generation = deployment ? generationOf(deployment) : replicas.length ? Math.max(...replicas.map((r) => r.generation)) : null;
   if (generation === null && replicas.length === 0) return { serviceId, generation: null, replicas: [], condition: null };
   const live = pods.filter((p) => phaseOf(p) !== 'terminating');
-  return { serviceId, generation, replicas, condition: deployment ? conditionOf(deployment, live, options) : null };
+  return { serviceId, generation, replicas, condition: owned ? conditionOf(owned, live, options) : null };
 }
 
 export function generationOf(deployment: V1Deployment): number | null {
