@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
+import { ENTRY_POINTS } from './entry-points.js';
 
 /**
  * The Dockerfile, checked without a Docker engine (none runs here): parsed by dockerfile-ast and linted by
@@ -19,14 +20,6 @@ const DOCKERIGNORE = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
   .map((line) => line.trim())
   .filter((line) => line && !line.startsWith('#'));
 
-/** The entry points the image runs, by command (README, docker-compose.yml, deploy/kubernetes, RGPU_K8S_IMAGE). */
-export const ENTRY_POINTS = [
-  'services/gateway/dist/main.js',
-  'services/router/dist/main.js',
-  'services/provisioner/dist/main.js',
-  'services/model-server/dist/main.js',
-  'services/standalone/dist/main.js',
-] as const;
 
 interface Stage {
   name: string;
