@@ -69,7 +69,7 @@ describe.skipIf(!hasKubectl)('kubectl against the fake kube-apiserver', () => {
     expect(third.stdout.trim()).toBe('deployment.apps/web configured');
     const writes = kube.writesSince(0).slice(before).filter((w) => w.resource === 'deployments.apps');
     expect(writes.map((w) => w.verb)).toEqual(['patch']);
-    const live = kube.get('Deployment', 'default', 'web') as { metadata: { generation: number; annotations: Record<string, string> }; spec: { template: { spec: { containers: { image: string; ports: unknown }[] } } } };
+    const live = kube.get('Deployment', 'default', 'web') as unknown as { metadata: { generation: number; annotations: Record<string, string> }; spec: { template: { spec: { containers: { image: string; ports: unknown }[] } } } };
     expect(live.metadata.generation).toBe(2);
     expect(live.spec.template.spec.containers).toHaveLength(1);
     expect(live.spec.template.spec.containers[0].image).toBe('model-server:2.0');
@@ -118,7 +118,7 @@ describe.skipIf(!hasKubectl)('kubectl against the fake kube-apiserver', () => {
     const manifest = join(dir.path, 'gpu.json');
     await writeFile(manifest, JSON.stringify(deploymentManifest('gpu', { replicas: 2, gpus: 1 })));
     expect((await kubectl('apply', '-f', manifest)).code).toBe(0);
-    await kube.waitFor(() => kube.list('Pod', 'default').filter((p) => p.metadata.labels?.app === 'gpu' && (p as { spec: { nodeName?: string } }).spec.nodeName).length === 1, 5_000, 'one GPU pod bound');
+    await kube.waitFor(() => kube.list('Pod', 'default').filter((p) => p.metadata.labels?.app === 'gpu' && (p as unknown as { spec: { nodeName?: string } }).spec.nodeName).length === 1, 5_000, 'one GPU pod bound');
     await kube.waitFor(() => kube.list('Event', 'default').some((e) => (e as unknown as { reason: string }).reason === 'FailedScheduling'), 5_000, 'FailedScheduling');
 
     const pending = await kubectl('get', 'pods', '-l', 'app=gpu', '--field-selector', 'status.phase=Pending', '-o', 'name');
