@@ -1,4 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { deserialize, serialize } from 'bson';
 import { MongoClient, MongoServerError, type Db } from 'mongodb';
 import { startMongoDouble, type MongoDouble } from './mongo-double.js';
 
@@ -199,6 +202,29 @@ describe('MongoDB wire double, driven by the official driver', () => {
       await c.close();
       await restartable.stop();
     }
+  });
+
+  it('answers a legacy OP_QUERY other than the handshake with UnsupportedOpQueryCommand, and drops a malformed stream', async () => {
+    const socket = connect(double.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const query = Buffer.from(serialize({ find: 'things' }));
+    const ns = Buffer.from('fidelity.$cmd\0');
+    const head = Buffer.alloc(16);
+    const tail = Buffer.alloc(8);
+    tail.writeInt32LE(-1, 4); // numberToSkip 0, numberToReturn -1
+    head.writeInt32LE(16 + 4 + ns.length + 8 + query.length, 0);
+    head.writeInt32LE(7, 4);
+    head.writeInt32LE(2004, 12);
+    const reply = once(socket, 'data');
+    socket.write(Buffer.concat([head, Buffer.alloc(4), ns, tail, query]));
+    const [answer] = (await reply) as [Buffer];
+    expect(answer.readInt32LE(8)).toBe(7); // responseTo
+    expect(answer.readInt32LE(12)).toBe(1); // OP_REPLY
+    expect(deserialize(answer.subarray(36))).toMatchObject({ ok: 0, code: 352, errmsg: expect.stringMatching(/Unsupported OP_QUERY command: find/) });
+    // A message length shorter than its own header cannot be framed: the connection is closed.
+    const closed = once(socket, 'close');
+    socket.write(Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    await closed;
   });
 
   it('has not met a defect of its own', () => {
