@@ -63,8 +63,7 @@ export class DeploymentController {
   ) {}
 
   replicaSetsOf(d: Deployment): ReplicaSet[] {
-    return (this.api.store.list(this.rsType, d.metadata.namespace).items as ReplicaSet[])
-      .filter((rs) => controllerOf(rs)?.uid === d.metadata.uid)
+    return (this.api.store.list(this.rsType, d.metadata.namespace, (rs) => controllerOf(rs)?.uid === d.metadata.uid).items as ReplicaSet[])
       .sort((a, b) => revisionOf(a) - revisionOf(b));
   }
 

@@ -258,8 +258,8 @@ export class KubeApi {
     const out: { type: ResourceType; object: KubeObject }[] = [];
     for (const type of RESOURCES) {
       if (!type.namespaced) continue;
-      for (const object of this.store.list(type, owner.metadata.namespace).items) {
-        if (object.metadata.ownerReferences?.some((r) => r.uid === uid)) out.push({ type, object });
+      for (const object of this.store.scan(type, owner.metadata.namespace)) {
+        if (object.metadata.ownerReferences?.some((r) => r.uid === uid)) out.push({ type, object: structuredClone(object) });
       }
     }
     return out;

@@ -9,16 +9,17 @@ import type { CoreEvent, KubeObject } from './kube.types.js';
  */
 export class EventRecorder {
   private readonly type = resourceForKind('Event');
+  /** (object uid, reason, message) → the event's name, so a repeat finds its event without a scan. */
+  private readonly seen = new Map<string, { namespace: string; name: string }>();
 
   constructor(private readonly store: KubeStore) {}
 
   record(object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string): void {
     const namespace = object.metadata.namespace ?? 'default';
     const uid = object.metadata.uid;
-    const existing = this.store.list(this.type, namespace).items.find((e) => {
-      const ev = e as CoreEvent;
-      return ev.involvedObject?.uid === uid && ev.reason === reason && ev.message === message;
-    }) as CoreEvent | undefined;
+    const key = `${uid}\u0000${reason}\u0000${message}`;
+    const known = this.seen.get(key);
+    const existing = known ? (this.store.get(this.type, known.namespace, known.name) as CoreEvent | undefined) : undefined;
     const now = nowTimestamp();
     if (existing) {
       this.store.update(this.type, { ...existing, count: (existing.count ?? 1) + 1, lastTimestamp: now, metadata: { ...existing.metadata, resourceVersion: undefined } });
@@ -41,6 +42,8 @@ export class EventRecorder {
     };
     try {
       this.store.create(this.type, event);
+      this.seen.set(key, { namespace, name: event.metadata.name ?? '' });
+      if (this.seen.size > 50_000) this.seen.delete(this.seen.keys().next().value as string);
     } catch {
       // The namespace is going away; its events go with it.
     }

@@ -22,7 +22,7 @@ export class ReplicaSetController {
   ) {}
 
   podsOf(rs: ReplicaSet): Pod[] {
-    return (this.api.store.list(this.podType, rs.metadata.namespace).items as Pod[]).filter((p) => controllerOf(p)?.uid === rs.metadata.uid);
+    return this.api.store.list(this.podType, rs.metadata.namespace, (p) => controllerOf(p)?.uid === rs.metadata.uid).items as Pod[];
   }
 
   reconcile(key: string): void {

@@ -50,18 +50,19 @@ export class Scheduler {
 
   /** One scheduling pass over every unbound pod, oldest first (the queue's order for equal priority). */
   schedulePending(): void {
-    const pods = (this.store.list(this.podType).items as Pod[])
+    const pods = ([...this.store.scan(this.podType)] as Pod[])
       .filter((p) => !p.spec.nodeName && isPodActive(p) && (p.spec.schedulerName ?? 'default-scheduler') === 'default-scheduler')
+      .map((p) => structuredClone(p))
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
     if (!pods.length) return;
-    const nodes = this.store.list(this.nodeType).items as Node[];
+    const nodes = [...this.store.scan(this.nodeType)] as Node[];
     const used = this.usage();
     for (const pod of pods) this.scheduleOne(pod, nodes, used);
   }
 
   private usage(): Map<string, Map<string, number>> {
     const used = new Map<string, Map<string, number>>();
-    for (const pod of this.store.list(this.podType).items as Pod[]) {
+    for (const pod of this.store.scan(this.podType) as Iterable<Pod>) {
       if (!pod.spec.nodeName || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       const node = used.get(pod.spec.nodeName) ?? new Map<string, number>();
       for (const [name, value] of podRequests(pod)) node.set(name, (node.get(name) ?? 0) + value);
