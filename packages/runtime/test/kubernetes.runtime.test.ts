@@ -193,7 +193,13 @@ describe('kubernetes runtime on the fake kube-apiserver', () => {
     const replaced = await wait(id, (o) => settled(1, 1)(o) && o.replicas[0].replicaId !== first.replicas[0].replicaId, 'the ReplicaSet’s new pod');
     h.kube.closeWatches();
     h.kube.delete('Pod', NAMESPACE, replaced.replicas[0].replicaId);
-    await wait(id, (o) => settled(1, 1)(o) && o.replicas[0].replicaId !== replaced.replicas[0].replicaId, 'another new pod after the watch was dropped');
+    const third = await wait(id, (o) => settled(1, 1)(o) && o.replicas[0].replicaId !== replaced.replicas[0].replicaId, 'another new pod after the watch was dropped');
+    // The API server refuses the pods' re-watch twice (the informer stops on such errors): restarted with backoff.
+    h.kube.injectFailure({ method: 'GET', path: '/pods', code: 503, message: 'apiserver is shutting down', times: 2 });
+    h.kube.closeWatches();
+    h.kube.delete('Pod', NAMESPACE, third.replicas[0].replicaId);
+    await wait(id, (o) => settled(1, 1)(o) && o.replicas[0].replicaId !== third.replicas[0].replicaId, 'a new pod seen after the informer came back');
+    expect(h.kube.requests.filter((r) => r.code === 503 && r.path.endsWith('/pods'))).toHaveLength(2);
   });
 
   it('an API server error fails the apply (the provisioner retries); the next one converges', async () => {
