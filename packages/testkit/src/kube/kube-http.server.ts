@@ -7,6 +7,7 @@ import { applyPatch, patchTypeOf } from './kube-patch.js';
 import { apiVersionOf, findResource, type ResourceType } from './kube-resources.js';
 import { badRequest, injected, KubeApiError, methodNotAllowed, pathNotFound, unauthorized } from './kube-status.js';
 import { scaleOf } from './kube-scale.js';
+import { toTable, wantsTable } from './kube-table.js';
 import { serveWatch, type WatchSettings } from './kube-watch.js';
 import { isRecord, type KubeObject } from './kube.types.js';
 
@@ -172,6 +173,7 @@ export class KubeHttpServer {
               timeoutSeconds: Number(query.get('timeoutSeconds') ?? 0) || undefined,
               allowWatchBookmarks: isTrue(query.get('allowWatchBookmarks')),
               sendInitialEvents: isTrue(query.get('sendInitialEvents')),
+              render: tableRenderer(type, req, query),
             }, this.options, (close) => {
               this.openWatches.add(close);
               return () => this.openWatches.delete(close);
@@ -184,6 +186,7 @@ export class KubeHttpServer {
             limit: Number(query.get('limit') ?? 0) || undefined,
             continue: query.get('continue') ?? undefined,
           });
+          if (wantsTable(req.headers.accept)) return done('list', 200, toTable(type, list.items, list.resourceVersion, query.get('includeObject'), list.continue));
           return done('list', 200, listBody(type, list));
         }
         case 'POST': {
@@ -233,11 +236,15 @@ export class KubeHttpServer {
           // A watch on one object is a collection watch limited to its name (the real server does the same).
           const matches = (o: KubeObject) => o.metadata.name === name;
           this.record(req, path, 'watch', 200, label);
-          serveWatch(this.api.store, req, res, { type, namespace, matches, resourceVersion: query.get('resourceVersion') ?? undefined, timeoutSeconds: Number(query.get('timeoutSeconds') ?? 0) || undefined, allowWatchBookmarks: isTrue(query.get('allowWatchBookmarks')), sendInitialEvents: false }, this.options, (close) => {
+          serveWatch(this.api.store, req, res, { type, namespace, matches, resourceVersion: query.get('resourceVersion') ?? undefined, timeoutSeconds: Number(query.get('timeoutSeconds') ?? 0) || undefined, allowWatchBookmarks: isTrue(query.get('allowWatchBookmarks')), sendInitialEvents: false, render: tableRenderer(type, req, query) }, this.options, (close) => {
             this.openWatches.add(close);
             return () => this.openWatches.delete(close);
           });
           return;
+        }
+        if (wantsTable(req.headers.accept) && !sub) {
+          const object = this.api.get(type, namespace, name);
+          return done('get', 200, toTable(type, [object], object.metadata.resourceVersion ?? '', query.get('includeObject')));
         }
         return done('get', 200, this.api.get(type, namespace, name));
       case 'PUT':
@@ -341,6 +348,12 @@ function deleteOptions(body: unknown, query: URLSearchParams, dryRun: boolean): 
     gracePeriodSeconds: grace === undefined ? undefined : Number(grace),
     dryRun: dryRun || (Array.isArray(b.dryRun) && b.dryRun.includes('All')),
   };
+}
+
+/** `kubectl get -w` watches with the Table Accept header: each event's object is then a one-row Table. */
+function tableRenderer(type: ResourceType, req: IncomingMessage, query: URLSearchParams): ((object: KubeObject) => unknown) | undefined {
+  if (!wantsTable(req.headers.accept)) return undefined;
+  return (object) => toTable(type, [object], object.metadata.resourceVersion ?? '', query.get('includeObject'));
 }
 
 function isTrue(value: string | null): boolean {

@@ -19,6 +19,8 @@ export interface WatchRequest {
   timeoutSeconds?: number;
   allowWatchBookmarks: boolean;
   sendInitialEvents: boolean;
+  /** How an object is written in an event (a Table row for kubectl get -w); as is by default. */
+  render?: (object: KubeObject) => unknown;
 }
 
 export interface WatchSettings {
@@ -58,7 +60,7 @@ export function serveWatch(store: KubeStore, req: IncomingMessage, res: ServerRe
   const fromRv = watch.sendInitialEvents ? '0' : watch.resourceVersion;
   try {
     unsubscribe = store.watch(watch.type, fromRv, { namespace: watch.namespace, matches: watch.matches }, {
-      event: (type, object) => write(type, object),
+      event: (type, object) => write(type, watch.render ? watch.render(object) : object),
       expired: (oldest) => {
         write('ERROR', gone(watch.resourceVersion ?? '0', oldest).status);
         finish();

@@ -129,6 +129,12 @@ describe.skipIf(!hasKubectl)('kubectl against the fake kube-apiserver', () => {
     expect(running.stdout.trim().split('\n')).toHaveLength(1);
     expect(running.stdout).not.toContain(names[0]);
 
+    // Without -o, kubectl asks the server for a Table: the STATUS column a person would read.
+    const table = await kubectl('get', 'pods', '-l', 'app=gpu');
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[0].split(/\s+/)).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+    expect(rows.slice(1).map((r) => r.split(/\s+/)[2]).sort()).toEqual(['Pending', 'Running']);
+
     const described = await kubectl('describe', names[0]);
     expect(described.stdout).toMatch(/Status:\s+Pending/);
     expect(described.stdout).toMatch(/PodScheduled\s+False/);
