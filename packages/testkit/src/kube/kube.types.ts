@@ -104,6 +104,7 @@ export interface Condition {
   lastTransitionTime?: string;
   lastUpdateTime?: string;
   lastProbeTime?: string | null;
+  lastHeartbeatTime?: string;
 }
 
 export interface ContainerState {
