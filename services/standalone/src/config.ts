@@ -37,7 +37,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (settings.storeUrl.startsWith('mongodb')) {
     problems.push('RGPU_STORE_URL: npm start keeps its state in SQLite (sqlite:<path>); the MongoDB store is for the separate processes of distributed mode (`npm run start:distributed`, or start:gateway / start:router / start:provisioner)');
   }
-  if (e.RGPU_RUNTIME !== 'local') problems.push('RGPU_RUNTIME: only "local" is available in this version');
+  if (e.RGPU_RUNTIME !== 'local') problems.push('RGPU_RUNTIME: npm start runs the local runtime; the kubernetes runtime runs in the provisioner process (npm run start:provisioner with RGPU_RUNTIME=kubernetes)');
   if (problems.length) throw new ConfigError(problems);
   return {
     ...settings,
