@@ -93,6 +93,14 @@ describe('RGPU_RUNTIME=kubernetes end to end on the fake kube-apiserver', () => 
     expect(stack.gateways[0].logs().filter((line) => line.msg === 'artifact download' && line.modelId === modelId)).toHaveLength(2);
   }, 120_000);
 
+  it('at rest, the provisioner\'s resyncs (every 2 s here) make no request to the API server but its watches', async () => {
+    const from = kube.requests.length;
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(kube.writesSince(from)).toEqual([]);
+    expect(kube.requests.slice(from).filter((r) => r.verb !== 'watch')).toEqual([]);
+    expect((await api.detail(id)).status).toBe('running');
+  }, 20_000);
+
   it('a replica waiting for a GPU shows creating / insufficient_gpu, and runs once the node has one more', async () => {
     const waiting = await api.createService({ name: 'needs-gpu', workspace_id: WS, model_id: modelId, model_version: 'v1', gpu: 1, replicas: 1 });
     const detail = await api.waitForDetail(waiting, (d) => d.status_reason === 'insufficient_gpu', 'waiting for a GPU', 60_000);
