@@ -1,4 +1,5 @@
 import { DeploymentController, type DeploymentControllerOptions } from './deployment.controller.js';
+import { EndpointsController } from './endpoints.controller.js';
 import type { KubeApi } from './kube-api.js';
 import { EventRecorder } from './kube-events.js';
 import { controllerOf } from './kube-pods.js';
@@ -28,6 +29,8 @@ export class ControlPlane {
   private readonly deployments: WorkQueue;
   private readonly replicaSets: WorkQueue;
   private readonly scheduling: WorkQueue;
+  private readonly endpoints: WorkQueue;
+  private readonly endpointsController: EndpointsController;
   private readonly unsubscribe: () => void;
   private readonly rsType = resourceForKind('ReplicaSet');
   private readonly podType = resourceForKind('Pod');
@@ -45,6 +48,8 @@ export class ControlPlane {
     this.deployments = new WorkQueue((key) => deploymentController.reconcile(key), onError);
     this.replicaSets = new WorkQueue((key) => rsController.reconcile(key), onError);
     this.scheduling = new WorkQueue(() => scheduler.schedulePending(), onError);
+    this.endpointsController = new EndpointsController(api.store);
+    this.endpoints = new WorkQueue((key) => this.endpointsController.reconcile(key), onError);
     this.unsubscribe = api.store.onChange((change) => this.route(change));
   }
 
@@ -68,11 +73,15 @@ export class ControlPlane {
           const rs = this.api.store.get(this.rsType, pod.metadata.namespace, owner.name) as ReplicaSet | undefined;
           if (rs) this.ownerDeployment(rs);
         }
+        for (const key of this.endpointsController.servicesFor(pod.metadata.namespace, [pod.metadata.labels, change.previous?.metadata.labels])) this.endpoints.add(key);
         const freed = change.type === 'DELETED' || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
         if (!pod.spec.nodeName || freed) this.scheduling.add('all');
         this.kubelet.observe(pod, change.type === 'DELETED');
         break;
       }
+      case 'Service':
+        this.endpoints.add(key);
+        break;
       case 'Node':
         this.scheduling.add('all');
         if (change.type === 'DELETED') this.evictPodsOf(object.metadata.name ?? '');
@@ -106,6 +115,7 @@ export class ControlPlane {
     this.deployments.stop();
     this.replicaSets.stop();
     this.scheduling.stop();
+    this.endpoints.stop();
     await this.kubelet.stopAll();
   }
 }

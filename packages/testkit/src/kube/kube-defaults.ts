@@ -61,6 +61,8 @@ export function defaultPodSpec(spec: Obj): void {
 
 function defaultTemplate(spec: Obj): void {
   const template = obj(spec, 'template');
+  // A template's zero creationTimestamp serializes as null: every real Deployment shows it.
+  setDefault(obj(template, 'metadata'), 'creationTimestamp', null);
   defaultPodSpec(obj(template, 'spec'));
 }
 

@@ -37,11 +37,15 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   return list;
 }
 
-/** Deterministic JSON (sorted keys) for comparing templates regardless of the order a client sent fields in. */
+/**
+ * Deterministic JSON (sorted keys) for comparing templates regardless of the order a client sent fields in. A
+ * null field counts as absent, as Go's semantic equality sees it (`creationTimestamp: null` in a template that
+ * `kubectl rollout undo` copies back is the same template).
+ */
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined && v !== null).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -59,6 +59,32 @@ describe('deployment controller', () => {
     expect(d.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
   });
 
+  test('going back to an earlier template (rollout undo) reuses its ReplicaSet under a new revision', async () => {
+    const k = await start();
+    const api = kubeClient(k);
+    await api.post('/apis/apps/v1/namespaces/default/deployments', deploymentManifest('undo'));
+    const image = (tag: string) => api.patch('/apis/apps/v1/namespaces/default/deployments/undo', { spec: { template: { spec: { containers: [{ name: 'server', image: `model-server:${tag}` }] } } } }, 'application/strategic-merge-patch+json');
+    const settled = (revision: string) => k.waitFor(() => {
+      const d = deployment(k, 'undo');
+      return d.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision && d.status?.updatedReplicas === 1 && d.status.replicas === 1 && d.status.availableReplicas === 1;
+    }, 5_000, `revision ${revision} rolled out`);
+    await settled('1');
+    const first = (k.list('ReplicaSet', 'default') as ReplicaSet[]).find((rs) => rs.metadata.labels?.app === 'undo')!;
+    await image('2.0');
+    await settled('2');
+    // What kubectl rollout undo sends: the old template back, with the null creationTimestamp Go writes.
+    const back = structuredClone(first.spec.template) as unknown as { metadata: { labels: Record<string, string>; creationTimestamp: null } };
+    delete back.metadata.labels['pod-template-hash'];
+    back.metadata.creationTimestamp = null;
+    await api.patch('/apis/apps/v1/namespaces/default/deployments/undo', [{ op: 'replace', path: '/spec/template', value: back }], 'application/json-patch+json');
+    await settled('3');
+    const sets = (k.list('ReplicaSet', 'default') as ReplicaSet[]).filter((rs) => rs.metadata.labels?.app === 'undo');
+    expect(sets).toHaveLength(2);
+    const reused = sets.find((rs) => rs.metadata.uid === first.metadata.uid)!;
+    expect(reused.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect(reused.spec.replicas).toBe(1);
+  });
+
   test('a rollout that cannot progress gets Progressing=False ProgressDeadlineExceeded after the (scaled) deadline', async () => {
     const k = await start({ progressDeadlineScale: 0.001 });
     k.failPods({ image: 'stuck:1' }, { kind: 'NeverReady' });
@@ -90,6 +116,41 @@ describe('deployment controller', () => {
     const deleted = await api.del('/apis/apps/v1/namespaces/default/deployments/gc');
     expect(deleted.body).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'gc', group: 'apps', kind: 'deployments' } });
     await k.waitFor(() => pods(k, 'gc').length === 0 && !(k.list('ReplicaSet', 'default') as ReplicaSet[]).some((rs) => rs.metadata.labels?.app === 'gc'), 5_000, 'GC of ReplicaSets and pods');
+  });
+});
+
+describe('endpoints', () => {
+  test('a Service gets an Endpoints object and an EndpointSlice with its ready pods\' IPs and resolved target ports', async () => {
+    const k = await start();
+    const api = kubeClient(k);
+    const manifest = deploymentManifest('svc', { replicas: 2 });
+    manifest.spec.template.spec.containers[0].ports = [{ containerPort: 8080, name: 'http' } as { containerPort: number }];
+    await api.post('/apis/apps/v1/namespaces/default/deployments', manifest);
+    const created = await api.post('/api/v1/namespaces/default/services', { metadata: { name: 'svc' }, spec: { selector: { app: 'svc' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] } });
+    expect(created.body.spec).toMatchObject({ type: 'ClusterIP', clusterIP: expect.stringMatching(/^10\.96\./), ports: [{ name: 'web', port: 80, targetPort: 'http', protocol: 'TCP' }] });
+    await k.waitFor(() => pods(k, 'svc').filter(ready).length === 2, 5_000, 'two ready pods');
+    const ips = pods(k, 'svc').map((p) => p.status?.podIP).sort();
+    const slices = async () => (await api.get('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dsvc')).body.items;
+    let slice: { endpoints: { addresses: string[]; conditions: { ready: boolean } }[]; ports: unknown; addressType: string; metadata: { name: string } } | undefined;
+    for (let i = 0; i < 100; i++) {
+      [slice] = await slices();
+      if (slice?.endpoints.filter((e) => e.conditions.ready).length === 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(slice?.metadata.name).toMatch(/^svc-[a-z0-9]{5}$/);
+    expect(slice?.addressType).toBe('IPv4');
+    expect(slice?.endpoints.map((e) => e.addresses[0]).sort()).toEqual(ips);
+    expect(slice?.ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
+    const endpoints = (await api.get('/api/v1/namespaces/default/endpoints/svc')).body;
+    expect(endpoints.subsets[0].addresses.map((a: { ip: string }) => a.ip).sort()).toEqual(ips);
+
+    await api.patch('/apis/apps/v1/namespaces/default/deployments/svc', { spec: { replicas: 1 } });
+    await k.waitFor(() => pods(k, 'svc').length === 1, 5_000, 'one pod');
+    for (let i = 0; i < 100 && (await slices())[0].endpoints.length !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await slices())[0].endpoints.map((e: { addresses: string[] }) => e.addresses[0])).toEqual([pods(k, 'svc')[0].status?.podIP]);
+
+    await api.del('/api/v1/namespaces/default/services/svc');
+    await k.waitFor(() => !k.get('Endpoints', 'default', 'svc') && k.list('EndpointSlice', 'default').length === 0, 5_000, 'endpoints removed with the service');
   });
 });
 
