@@ -165,8 +165,18 @@ export function parseFieldSelector(input: string | undefined): FieldRequirement[
   }
   parts.push(current);
   return parts.map((part) => {
-    const match = /^([^!=]+?)\s*(!=|==|=)\s*(.*)$/s.exec(part);
-    if (!match) throw badRequest(`invalid selector: '${text}'; can't understand '${part}'`);
-    return { field: match[1].trim(), negated: match[2] === '!=', value: match[3].replace(/\\(.)/g, '$1') };
+    // One scan for the operator (a regex with a lazy key could backtrack quadratically on client input).
+    let at = -1;
+    for (let i = 0; i < part.length; i++) {
+      if (part[i] === '\\') i++;
+      else if (part[i] === '=' || (part[i] === '!' && part[i + 1] === '=')) {
+        at = i;
+        break;
+      }
+    }
+    const field = at > 0 ? part.slice(0, at).trim() : '';
+    if (!field) throw badRequest(`invalid selector: '${text}'; can't understand '${part}'`);
+    const op = part.startsWith('!=', at) ? '!=' : part.startsWith('==', at) ? '==' : '=';
+    return { field, negated: op === '!=', value: part.slice(at + op.length).trim().replace(/\\(.)/g, '$1') };
   });
 }
