@@ -32,9 +32,19 @@ export interface RunningPod {
   ip: string;
   port?: number;
   stop(): void | Promise<void>;
-  /** Resolves with the exit code if the process ends by itself (then it is a crash and restarts with back-off). */
-  exited?: Promise<number>;
+  /**
+   * Resolves when the process ends by itself: a crash, restarted with back-off. An object carries the termination
+   * message the kubelet would read from the container's terminationMessagePath.
+   */
+  exited?: Promise<number | { exitCode: number; message?: string }>;
 }
+
+/**
+ * Reasons a kubelet reports in `state.waiting` when a container cannot even be created; a `runPods` rejection
+ * whose message starts with one (`CreateContainerConfigError: secret "x" not found`) waits with it instead of
+ * counting as a crash, and is retried with back-off.
+ */
+const WAITING_REASONS = /^(CreateContainerConfigError|CreateContainerError|RunContainerError|InvalidImageName|ErrImagePull|ImagePullBackOff):\s*(.*)$/s;
 
 /** Runs a pod for real; resolves once it is ready to serve, rejects if it cannot start. */
 export type RunPod = (pod: Pod) => Promise<RunningPod>;
@@ -168,13 +178,17 @@ export class Kubelet {
         if (sim.stopped) return void handle.stop();
         sim.handle = handle;
         sim.podIP = handle.ip;
-        void handle.exited?.then((code) => {
-          if (!sim.stopped && sim.handle === handle) this.crashed(sim, pod, runnable, code, `process exited with code ${code}`);
+        void handle.exited?.then((exit) => {
+          const { exitCode, message } = typeof exit === 'number' ? { exitCode: exit, message: undefined } : exit;
+          if (!sim.stopped && sim.handle === handle) this.crashed(sim, pod, runnable, exitCode, message ?? `process exited with code ${exitCode}`);
         });
       } catch (error) {
         if (sim.stopped) return;
+        const text = error instanceof Error ? error.message : String(error);
+        const waiting = WAITING_REASONS.exec(text);
+        if (waiting) return this.cannotCreate(sim, pod, runnable, waiting[1], waiting[2]);
         sim.podIP = sim.podIP ?? '127.0.0.1';
-        return this.crashed(sim, pod, runnable, 1, error instanceof Error ? error.message : String(error));
+        return this.crashed(sim, pod, runnable, 1, text);
       }
     }
     for (const c of runnable) this.run(sim, pod, c);
@@ -215,6 +229,16 @@ export class Kubelet {
         this.writeStatus(sim);
       });
     }
+  }
+
+  private cannotCreate(sim: PodSim, pod: Pod, containers: ContainerSim[], reason: string, message: string): void {
+    for (const c of containers) {
+      c.state = { waiting: { reason, message } };
+      c.ready = false;
+    }
+    this.events.record(pod, 'Warning', 'Failed', `Error: ${message}`, 'kubelet', pod.spec.nodeName);
+    this.writeStatus(sim);
+    this.after(sim, this.backoff(sim), () => void this.sandbox(sim, pod));
   }
 
   private crashed(sim: PodSim, pod: Pod, containers: ContainerSim[], exitCode: number, message?: string): void {

@@ -85,6 +85,27 @@ describe('deployment controller', () => {
     expect(reused.spec.replicas).toBe(1);
   });
 
+  test('Recreate stops every old pod before the new ReplicaSet starts any', async () => {
+    const k = await start();
+    const api = kubeClient(k);
+    const manifest = deploymentManifest('recreate', { replicas: 2 });
+    (manifest.spec as Record<string, unknown>).strategy = { type: 'Recreate' };
+    await api.post('/apis/apps/v1/namespaces/default/deployments', manifest);
+    await k.waitFor(() => pods(k, 'recreate').filter(ready).length === 2, 5_000, 'two ready');
+    let mixed = false;
+    const sample = setInterval(() => {
+      const images = new Set(pods(k, 'recreate').map((p) => p.spec.containers[0].image));
+      if (images.size > 1) mixed = true;
+    }, 1);
+    try {
+      await api.patch('/apis/apps/v1/namespaces/default/deployments/recreate', { spec: { template: { spec: { containers: [{ name: 'server', image: 'model-server:2.0' }] } } } }, 'application/strategic-merge-patch+json');
+      await k.waitFor(() => pods(k, 'recreate').filter((p) => ready(p) && p.spec.containers[0].image === 'model-server:2.0').length === 2, 5_000, 'two new ready');
+    } finally {
+      clearInterval(sample);
+    }
+    expect(mixed).toBe(false);
+  });
+
   test('a rollout that cannot progress gets Progressing=False ProgressDeadlineExceeded after the (scaled) deadline', async () => {
     const k = await start({ progressDeadlineScale: 0.001 });
     k.failPods({ image: 'stuck:1' }, { kind: 'NeverReady' });
@@ -260,13 +281,28 @@ describe('real pods (runPods)', () => {
         let exit!: (code: number) => void;
         const exited = new Promise<number>((r) => (exit = r));
         if (starts === 1) setTimeout(() => exit(2), 20);
-        return { ip: '127.0.0.1', exited, stop: () => exit(0) };
+        return { ip: '127.0.0.1', exited: exited.then((exitCode) => ({ exitCode, message: 'model file is corrupt' })), stop: () => exit(0) };
       },
     });
     await kubeClient(k).post('/apis/apps/v1/namespaces/default/deployments', deploymentManifest('exits'));
     await k.waitFor(() => starts === 2 && pods(k, 'exits').some(ready), 5_000, 'a second start, ready');
     const container = pods(k, 'exits')[0].status?.containerStatuses?.[0];
     expect(container?.restartCount).toBe(1);
-    expect(container?.lastState.terminated?.exitCode).toBe(2);
+    expect(container?.lastState.terminated).toMatchObject({ exitCode: 2, reason: 'Error', message: 'model file is corrupt' });
+  });
+
+  test('a container that cannot be created waits with the kubelet\'s reason (no restart counted) and starts once it can', async () => {
+    let attempts = 0;
+    const k = await start({
+      runPods: async () => {
+        if (++attempts < 3) throw new Error('CreateContainerConfigError: secret "artifact-token" not found');
+        return { ip: '127.0.0.1', stop: () => undefined };
+      },
+    });
+    await kubeClient(k).post('/apis/apps/v1/namespaces/default/deployments', deploymentManifest('config'));
+    await k.waitFor(() => pods(k, 'config')[0]?.status?.containerStatuses?.[0]?.state.waiting?.reason === 'CreateContainerConfigError', 5_000, 'CreateContainerConfigError');
+    expect(pods(k, 'config')[0].status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, ready: false, state: { waiting: { message: 'secret "artifact-token" not found' } } });
+    await k.waitFor(() => pods(k, 'config').some(ready), 5_000, 'ready once the secret exists');
+    expect(pods(k, 'config')[0].status?.containerStatuses?.[0]?.restartCount).toBe(0);
   });
 });
