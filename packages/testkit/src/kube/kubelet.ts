@@ -145,6 +145,8 @@ export class Kubelet {
       stopped: false,
     };
     this.sims.set(sim.uid, sim);
+    // What a kubelet reports at once: the pod is its, its containers are being created (STATUS ContainerCreating).
+    this.writeStatus(sim);
     this.after(sim, this.timing.startMs, () => void this.sandbox(sim, pod));
   }
 

@@ -79,8 +79,12 @@ describe('CRUD and optimistic concurrency', () => {
     const stale = await api.put(`${DEPLOYMENTS}/crud`, { ...current, spec: { ...current.spec, replicas: 4 } });
     expect(stale.status).toBe(409);
     expect(stale.body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Operation cannot be fulfilled on deployments.apps "crud": the object has been modified; please apply your changes to the latest version and try again', reason: 'Conflict', details: { name: 'crud', group: 'apps', kind: 'deployments' }, code: 409 });
-    const fresh = (await api.get(`${DEPLOYMENTS}/crud`)).body;
-    const put = await api.put(`${DEPLOYMENTS}/crud`, { ...fresh, spec: { ...fresh.spec, replicas: 4 }, status: { replicas: 1234 } });
+    // Read-modify-write: the simulated controllers write the object's status meanwhile, so retry on 409.
+    let put = { status: 409, body: undefined as any };
+    for (let attempt = 0; put.status === 409 && attempt < 5; attempt++) {
+      const fresh = (await api.get(`${DEPLOYMENTS}/crud`)).body;
+      put = await api.put(`${DEPLOYMENTS}/crud`, { ...fresh, spec: { ...fresh.spec, replicas: 4 }, status: { replicas: 1234 } });
+    }
     expect(put.status).toBe(200);
     expect(put.body.metadata.generation).toBe(2);
     expect(put.body.status.replicas).not.toBe(1234); // the main resource ignores status
