@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { applyDefaults } from './kube-defaults.js';
 import { selectorMatcher } from './kube-fields.js';
 import { applyPatch, type PatchType } from './kube-patch.js';
 import { apiVersionOf, RESOURCES, resourceForKind, type ResourceType } from './kube-resources.js';
 import { KubeStore, nowTimestamp } from './kube-store.js';
-import { badRequest, conflict, invalid, notFound, successStatus, type StatusBody } from './kube-status.js';
+import { alreadyExists, badRequest, conflict, invalid, notFound, successStatus, type StatusBody } from './kube-status.js';
 import { validateObject } from './kube-validation.js';
 import { clone, isRecord, type KubeObject } from './kube.types.js';
 
@@ -114,10 +115,10 @@ export class KubeApi {
     this.requireNamespace(type, object.metadata.namespace);
     applyDefaults(object);
     validateObject(type, object);
-    if (this.store.get(type, object.metadata.namespace, object.metadata.name ?? '') && options.dryRun) {
-      return this.store.create(type, object); // throws AlreadyExists
+    if (options.dryRun) {
+      if (this.store.get(type, object.metadata.namespace, object.metadata.name ?? '')) throw alreadyExists(type, object.metadata.name ?? '');
+      return { ...object, metadata: { ...object.metadata, uid: randomUUID(), creationTimestamp: nowTimestamp() } };
     }
-    if (options.dryRun) return { ...object, metadata: { ...object.metadata, uid: 'dry-run', creationTimestamp: nowTimestamp() } };
     return this.store.create(type, object);
   }
 

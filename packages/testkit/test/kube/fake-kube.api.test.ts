@@ -68,6 +68,12 @@ describe('CRUD and optimistic concurrency', () => {
     expect(list.body).toMatchObject({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: { resourceVersion: expect.any(String) } });
     expect(list.body.items[0].kind).toBeUndefined();
     expect(list.body.items[0].metadata.name).toBe('crud');
+    // dryRun=All (kubectl --dry-run=server): validated and defaulted, answered, not stored.
+    const dry = await api.post(`${DEPLOYMENTS}?dryRun=All`, deploymentManifest('dry'));
+    expect(dry.status).toBe(201);
+    expect(dry.body.spec.revisionHistoryLimit).toBe(10);
+    expect((await api.get(`${DEPLOYMENTS}/dry`)).status).toBe(404);
+    expect((await api.post(`${DEPLOYMENTS}?dryRun=All`, deploymentManifest('crud'))).status).toBe(409);
   });
 
   test('a spec change bumps generation, a label or status change does not; a PUT with a stale resourceVersion is 409', async () => {
