@@ -56,6 +56,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/api/v1/models', idRoute: false },
   { method: 'GET', path: () => `/api/v1/models/${modelId}`, idRoute: true },
   { method: 'POST', path: () => `/api/v1/models/${modelId}/versions`, body: () => ({ version: 'v9', artifact_uri: 'file:///etc/passwd', labels: ['a'] }), idRoute: true },
+  { method: 'DELETE', path: () => `/api/v1/models/${modelId}/versions/v1.0`, idRoute: true },
+  { method: 'DELETE', path: () => `/api/v1/models/${modelId}`, idRoute: true },
 ];
 
 async function call(route: Route, authorization?: string) {
@@ -170,6 +172,8 @@ const OPERATIONS: { name: string; query: () => string; kind: 'query' | 'mutation
   { name: 'deleteInferenceService', kind: 'mutation', idOp: true, query: () => `mutation { deleteInferenceService(id: "${serviceId}") }` },
   { name: 'predict', kind: 'mutation', idOp: true, query: () => `mutation { predict(serviceId: "${serviceId}", inputs: { image: "aGVsbG8=" }) { predictions { class confidence } } }` },
   { name: 'createModel', kind: 'mutation', idOp: false, query: () => `mutation { createModel(input: { name: "gm", workspaceId: ${OWNER_WS}, framework: "onnx" }) { id } }` },
+  { name: 'deleteModelVersion', kind: 'mutation', idOp: true, query: () => `mutation { deleteModelVersion(modelId: ${modelId}, version: "v1.0") }` },
+  { name: 'deleteModel', kind: 'mutation', idOp: true, query: () => `mutation { deleteModel(id: ${modelId}) }` },
 ];
 
 async function gql(query: string, authorization?: string) {

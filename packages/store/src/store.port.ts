@@ -81,6 +81,11 @@ export interface ServiceRepository {
   purge(id: string): Promise<void>;
   /** Oldest first. */
   listEvents(serviceId: string, limit?: number): Promise<ServiceEvent[]>;
+  /**
+   * Live (not deleted) services that use the model, or only that version of it when `version` is given; oldest
+   * first, at most `limit` (default 20) — enough to name them in a 409 when the model is deleted.
+   */
+  listUsingModel(modelId: number, version?: string, limit?: number): Promise<InferenceService[]>;
 }
 
 export type NewModel = Omit<Model, 'id'>;
@@ -102,4 +107,11 @@ export interface ModelRepository {
   getVersion(modelId: number, version: string): Promise<ModelVersion | null>;
   /** Oldest first. */
   listVersions(modelId: number): Promise<ModelVersion[]>;
+  /**
+   * Removes the model and all its versions' records; returns the versions removed (their artifacts are the
+   * caller's to delete), or null when there was no such model. Whether a service still uses it is the caller's check.
+   */
+  delete(id: number): Promise<ModelVersion[] | null>;
+  /** Removes one version's record; returns it, or null when there was none. */
+  deleteVersion(modelId: number, version: string): Promise<ModelVersion | null>;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type Model } from '@remotegpu/core';
 import type { ModelListFilter, NewModel } from '../store.port.js';
-import { at, expectAppError, modelFixture, versionFixture, type StoreHolder } from './contract.fixtures.js';
+import { at, expectAppError, modelFixture, serviceFixture, versionFixture, type StoreHolder } from './contract.fixtures.js';
 
 export function modelContract(h: StoreHolder): void {
   const create = (over: Partial<NewModel> = {}): Promise<Model> => h.store.models.create(modelFixture(over));
@@ -71,6 +71,57 @@ export function modelContract(h: StoreHolder): void {
       expect(await h.store.models.getVersion(model.id, '9.9.9')).toBeNull();
       expect(await h.store.models.getVersion(987_654, '1.0.0')).toBeNull();
       expect(await h.store.models.listVersions(model.id)).toEqual([]);
+    });
+
+    it('deletes one version, returning it, and leaves the others and other models alone', async () => {
+      const a = await create();
+      const b = await create();
+      const v1 = versionFixture(a.id, { version: '1.0.0', createdAt: at(1) });
+      const v2 = versionFixture(a.id, { version: '2.0.0', createdAt: at(2) });
+      await h.store.models.addVersion(v1);
+      await h.store.models.addVersion(v2);
+      await h.store.models.addVersion(versionFixture(b.id, { version: '1.0.0' }));
+      expect(await h.store.models.deleteVersion(a.id, '1.0.0')).toEqual(v1);
+      expect(await h.store.models.getVersion(a.id, '1.0.0')).toBeNull();
+      expect(await h.store.models.listVersions(a.id)).toEqual([v2]);
+      expect(await h.store.models.getVersion(b.id, '1.0.0')).not.toBeNull();
+      expect(await h.store.models.deleteVersion(a.id, '1.0.0')).toBeNull();
+      // The version can be uploaded again afterwards.
+      expect(await h.store.models.addVersion(v1)).toEqual(v1);
+    });
+
+    it('deletes a model with its versions, frees its name, and answers null the second time', async () => {
+      const model = await create({ workspaceId: 4, name: 'Gone' });
+      const other = await create({ workspaceId: 4 });
+      const v1 = versionFixture(model.id, { version: '1.0.0', createdAt: at(1) });
+      const v2 = versionFixture(model.id, { version: '2.0.0', createdAt: at(2) });
+      await h.store.models.addVersion(v1);
+      await h.store.models.addVersion(v2);
+      expect(await h.store.models.delete(model.id)).toEqual([v1, v2]);
+      expect(await h.store.models.get(model.id)).toBeNull();
+      expect(await h.store.models.listVersions(model.id)).toEqual([]);
+      expect(await h.store.models.getVersion(model.id, '1.0.0')).toBeNull();
+      expect(await h.store.models.delete(model.id)).toBeNull();
+      expect(await h.store.models.get(other.id)).toEqual(other);
+      expect((await list({ workspaceId: 4 })).items.map((m) => m.id)).toEqual([other.id]);
+      const again = await create({ workspaceId: 4, name: 'gone' });
+      expect(again.id).not.toBe(model.id);
+    });
+
+    it('lists the live services that use a model or one of its versions, oldest first, bounded', async () => {
+      const s1 = await h.store.services.create(serviceFixture({ modelId: 77, modelVersion: '1.0.0', createdAt: at(1) }));
+      const s2 = await h.store.services.create(serviceFixture({ modelId: 77, modelVersion: '2.0.0', createdAt: at(2) }));
+      const s3 = await h.store.services.create(serviceFixture({ modelId: 77, modelVersion: '1.0.0', createdAt: at(3) }));
+      await h.store.services.create(serviceFixture({ modelId: 78, modelVersion: '1.0.0' }));
+      const ids = (list: { id: string }[]) => list.map((s) => s.id);
+      expect(ids(await h.store.services.listUsingModel(77))).toEqual([s1.service.id, s2.service.id, s3.service.id]);
+      expect(ids(await h.store.services.listUsingModel(77, '1.0.0'))).toEqual([s1.service.id, s3.service.id]);
+      expect(ids(await h.store.services.listUsingModel(77, undefined, 2))).toEqual([s1.service.id, s2.service.id]);
+      expect(await h.store.services.listUsingModel(77, '9.9.9')).toEqual([]);
+      // A deleted service no longer holds the model.
+      const s = s1.service;
+      await h.store.services.update(s.id, s.version, { deletedAt: at(9) });
+      expect(ids(await h.store.services.listUsingModel(77, '1.0.0'))).toEqual([s3.service.id]);
     });
   });
 }

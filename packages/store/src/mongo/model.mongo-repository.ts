@@ -79,7 +79,8 @@ export class MongoModelRepository implements ModelRepository {
 
   addVersion(version: ModelVersion): Promise<ModelVersion> {
     return guarded(async () => {
-      // Models are never deleted, so a check before the write cannot be overtaken.
+      // A model deleted between this check and the write leaves an orphan version record no API can reach (the
+      // model is 404); deleting a model removes every version found then, and a retried delete finds it gone.
       if (!(await this.m.models.exists({ _id: version.modelId }))) throw errors.modelNotFound(version.modelId);
       try {
         await this.m.modelVersions.create({ ...version, createdAt: new Date(version.createdAt) });
@@ -102,6 +103,25 @@ export class MongoModelRepository implements ModelRepository {
     return guarded(async () => {
       const docs = await this.m.modelVersions.find({ modelId }).sort({ createdAt: 1, _id: 1 }).lean<Record<string, unknown>[]>();
       return docs.map(toVersion);
+    });
+  }
+
+  delete(id: number): Promise<ModelVersion[] | null> {
+    return guarded(async () => {
+      const model = await this.m.models.findById(id).lean<ModelDoc>();
+      if (!model) return null;
+      const versions = await this.listVersions(id);
+      // Versions first: a crash in between leaves the model with fewer versions, never versions without a model.
+      await this.m.modelVersions.deleteMany({ modelId: id });
+      await this.m.models.deleteOne({ _id: id });
+      return versions;
+    });
+  }
+
+  deleteVersion(modelId: number, version: string): Promise<ModelVersion | null> {
+    return guarded(async () => {
+      const doc = await this.m.modelVersions.findOneAndDelete({ modelId, version }).lean<Record<string, unknown>>();
+      return doc ? toVersion(doc) : null;
     });
   }
 

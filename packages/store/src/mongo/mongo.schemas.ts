@@ -112,6 +112,7 @@ serviceSchema.index({ workspaceId: 1, nameKey: 1 }, { name: 'live_name_unique', 
 serviceSchema.index({ createdAt: -1, _id: -1 }, { name: 'live_newest', partialFilterExpression: LIVE });
 serviceSchema.index({ workspaceId: 1, createdAt: -1, _id: -1 }, { name: 'live_workspace_newest', partialFilterExpression: LIVE });
 serviceSchema.index({ status: 1, createdAt: -1, _id: -1 }, { name: 'live_status_newest', partialFilterExpression: LIVE });
+serviceSchema.index({ modelId: 1, modelVersion: 1 }, { name: 'live_model', partialFilterExpression: LIVE });
 // The reconciler reads every service, deleted ones included, oldest first.
 serviceSchema.index({ createdAt: 1, _id: 1 }, { name: 'all_oldest' });
 

@@ -77,7 +77,7 @@ describe('MongoStore over the wire double', () => {
     const db = store.connection.db!;
     const services = await db.collection('services').listIndexes().toArray();
     expect(services.find((i) => i.name === 'live_name_unique')).toMatchObject({ key: { workspaceId: 1, nameKey: 1 }, unique: true, partialFilterExpression: { live: true } });
-    expect(services.map((i) => i.name).sort()).toEqual(['_id_', 'all_oldest', 'live_name_unique', 'live_newest', 'live_status_newest', 'live_workspace_newest']);
+    expect(services.map((i) => i.name).sort()).toEqual(['_id_', 'all_oldest', 'live_model', 'live_name_unique', 'live_newest', 'live_status_newest', 'live_workspace_newest']);
     const keys = await db.collection('idempotency_keys').listIndexes().toArray();
     expect(keys.find((i) => i.name === 'scope_key_unique')).toMatchObject({ key: { scope: 1, key: 1 }, unique: true });
     expect(keys.find((i) => i.name === 'expire_after_24h')).toMatchObject({ key: { createdAt: 1 }, expireAfterSeconds: 86_400 });

@@ -94,6 +94,14 @@ export class MongoServiceRepository implements ServiceRepository {
     });
   }
 
+  listUsingModel(modelId: number, version?: string, limit = 20): Promise<InferenceService[]> {
+    return guarded(async () => {
+      const query = version === undefined ? { modelId, live: true } : { modelId, modelVersion: version, live: true };
+      const docs = await this.m.services.find(query, WITHOUT_EVENTS).sort({ createdAt: 1, _id: 1 }).limit(limit).lean<ServiceDoc[]>();
+      return docs.map(toService);
+    });
+  }
+
   purge(id: string): Promise<void> {
     // Only a deleted record may go, its history with it: a stray purge of a live service is a no-op.
     return guarded(async () => {

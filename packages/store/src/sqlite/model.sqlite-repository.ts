@@ -72,6 +72,10 @@ export class SqliteModelRepository implements ModelRepository {
   private readonly selectVersion: Database.Statement<[number, string], VersionRow>;
   private readonly selectVersions: Database.Statement<[number], VersionRow>;
   private readonly listStatements = new Map<string, ListStatements>();
+  private readonly removeModel: Database.Statement<[number]>;
+  private readonly removeVersions: Database.Statement<[number]>;
+  private readonly removeVersion: Database.Statement<[number, string], VersionRow>;
+  private readonly deleteTx: Database.Transaction<(id: number) => ModelVersion[] | null>;
 
   constructor(private readonly db: Database.Database) {
     this.insertModel = db.prepare(
@@ -84,6 +88,17 @@ export class SqliteModelRepository implements ModelRepository {
     );
     this.selectVersion = db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = ? AND version = ?`);
     this.selectVersions = db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = ? ORDER BY created_at, rowid`);
+    this.removeModel = db.prepare('DELETE FROM models WHERE id = ?');
+    this.removeVersions = db.prepare('DELETE FROM model_versions WHERE model_id = ?');
+    this.removeVersion = db.prepare(`DELETE FROM model_versions WHERE model_id = ? AND version = ? RETURNING ${VERSION_COLUMNS}`);
+    // Versions first: they reference the model (foreign key).
+    this.deleteTx = db.transaction((id: number) => {
+      if (!this.selectModel.get(id)) return null;
+      const versions = this.selectVersions.all(id).map(toVersion);
+      this.removeVersions.run(id);
+      this.removeModel.run(id);
+      return versions;
+    });
   }
 
   async create(model: NewModel): Promise<Model> {
@@ -173,5 +188,14 @@ export class SqliteModelRepository implements ModelRepository {
 
   async listVersions(modelId: number): Promise<ModelVersion[]> {
     return this.selectVersions.all(modelId).map(toVersion);
+  }
+
+  async delete(id: number): Promise<ModelVersion[] | null> {
+    return this.deleteTx.immediate(id);
+  }
+
+  async deleteVersion(modelId: number, version: string): Promise<ModelVersion | null> {
+    const row = this.removeVersion.get(modelId, version);
+    return row ? toVersion(row) : null;
   }
 }

@@ -34,6 +34,8 @@ export class SqliteServiceRepository implements ServiceRepository {
   private readonly selectState: Database.Statement<[string], { version: number; deleted_at: string | null; name: string }>;
   private readonly selectAllForReconcile: Database.Statement<[], ServiceRow>;
   private readonly deleteDeleted: Database.Statement<[string]>;
+  private readonly selectUsingModel: Database.Statement<[number, number], ServiceRow>;
+  private readonly selectUsingVersion: Database.Statement<[number, string, number], ServiceRow>;
   private readonly selectEvents: Database.Statement<[string, number], EventRow>;
   private readonly pruneKeys: Database.Statement<[string]>;
   private readonly selectKey: Database.Statement<[string, string], KeyRow>;
@@ -60,6 +62,12 @@ export class SqliteServiceRepository implements ServiceRepository {
     this.selectState = db.prepare('SELECT version, deleted_at, name FROM services WHERE id = ?');
     this.selectAllForReconcile = db.prepare(`SELECT ${SERVICE_COLUMNS} FROM services ORDER BY created_at, id`);
     this.deleteDeleted = db.prepare('DELETE FROM services WHERE id = ? AND deleted_at IS NOT NULL');
+    this.selectUsingModel = db.prepare(
+      `SELECT ${SERVICE_COLUMNS} FROM services WHERE model_id = ? AND deleted_at IS NULL ORDER BY created_at, id LIMIT ?`,
+    );
+    this.selectUsingVersion = db.prepare(
+      `SELECT ${SERVICE_COLUMNS} FROM services WHERE model_id = ? AND model_version = ? AND deleted_at IS NULL ORDER BY created_at, id LIMIT ?`,
+    );
     // The newest `limit` events, handed back oldest first.
     this.selectEvents = db.prepare(
       `SELECT service_id, type, status, reason, params, message, at FROM (
@@ -123,6 +131,11 @@ export class SqliteServiceRepository implements ServiceRepository {
 
   async listEvents(serviceId: string, limit?: number): Promise<ServiceEvent[]> {
     return this.selectEvents.all(serviceId, limit ?? -1).map(toEvent);
+  }
+
+  async listUsingModel(modelId: number, version?: string, limit = 20): Promise<InferenceService[]> {
+    const rows = version === undefined ? this.selectUsingModel.all(modelId, limit) : this.selectUsingVersion.all(modelId, version, limit);
+    return rows.map(toService);
   }
 
   private createInTransaction(service: NewService, claim: IdempotencyClaim | undefined): CreateResult {

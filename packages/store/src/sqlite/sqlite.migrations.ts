@@ -107,6 +107,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE services ADD COLUMN status_params TEXT;
   ALTER TABLE service_events ADD COLUMN params TEXT;
   `,
+  // 4: which live services use a model (deleting a model or version is refused while one does).
+  `
+  CREATE INDEX services_live_model ON services (model_id, model_version) WHERE deleted_at IS NULL;
+  `,
 ];
 
 /**

@@ -4,3 +4,4 @@ export * from './services.use-cases.js';
 export * from './models.use-cases.js';
 export * from './predict.use-case.js';
 export * from './idempotency.js';
+export * from './models.delete.js';

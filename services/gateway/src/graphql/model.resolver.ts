@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { parseCreateModel, parseCreateModelVersion, parseModelListQuery, type Model, type ModelVersion } from '@remotegpu/core';
-import { createModel, createModelVersion, findModel, listModels, listModelVersions } from '../application/index.js';
+import { createModel, createModelVersion, deleteModel, deleteModelVersion, findModel, listModels, listModelVersions } from '../application/index.js';
 import { given } from './arguments.js';
 import type { GraphqlContext } from './context.js';
 import { listComplexity, pagedComplexity } from './limits.js';
@@ -70,5 +70,23 @@ export class ModelResolver {
       { requireUri: true },
     );
     return createModelVersion(ctx.deps, ctx.principal, modelId, parsed, { kind: 'uri', uri: parsed.artifactUri! });
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Deletes the model, its versions and their stored artifacts. Fails with 40900 while a live service uses any version.',
+  })
+  async deleteModel(@Arg('id', () => Int) id: number, @Ctx() ctx: GraphqlContext): Promise<boolean> {
+    await deleteModel(ctx.deps, ctx.principal, id);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes one version and its stored artifact. Fails with 40900 while a live service uses it.' })
+  async deleteModelVersion(
+    @Arg('modelId', () => Int) modelId: number,
+    @Arg('version', () => String) version: string,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<boolean> {
+    await deleteModelVersion(ctx.deps, ctx.principal, modelId, version);
+    return true;
   }
 }

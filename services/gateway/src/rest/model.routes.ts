@@ -1,21 +1,31 @@
 import { Router, type Request, type Response } from 'express';
 import { errors, parseCreateModel, parseCreateModelVersion, parseModelListQuery } from '@remotegpu/core';
-import { createModel, createModelVersion, getModel, getModelWithVersions, listModels, type AppDeps, type ArtifactSource } from '../application/index.js';
-import { sendData } from '../http/envelope.js';
+import {
+  createModel,
+  createModelVersion,
+  deleteModel,
+  deleteModelVersion,
+  getModel,
+  getModelWithVersions,
+  listModels,
+  type AppDeps,
+  type ArtifactSource,
+} from '../application/index.js';
+import { sendData, sendNoContent } from '../http/envelope.js';
 import { MESSAGES } from '../http/i18n.js';
 import { requireJson } from '../http/json-body.middleware.js';
 import { principalOf } from '../http/locals.js';
 import { toModel, toModelDetail, toModelVersion } from './model.mapper.js';
 import { multipartVersionParser, type UploadLimits } from './model-version.upload.js';
 import { toPage } from './pagination.js';
-import { modelIdParam } from './route-params.js';
+import { modelIdParam, versionParam } from './route-params.js';
 
 export interface ModelRouteOptions {
   uploadDir: string;
   limits: UploadLimits;
 }
 
-/** Model registry routes: register a model, upload versions (multipart file or JSON artifact_uri), list, detail. */
+/** Model registry routes: register a model, upload versions (multipart file or JSON artifact_uri), list, detail, delete. */
 export function modelRoutes(deps: AppDeps, options: ModelRouteOptions): Router {
   const router = Router();
   const parseForm = multipartVersionParser(options.uploadDir, options.limits);
@@ -56,6 +66,18 @@ export function modelRoutes(deps: AppDeps, options: ModelRouteOptions): Router {
     const source: ArtifactSource = { kind: 'uri', uri: input.artifactUri! };
     const version = await createModelVersion(deps, principal, modelId, input, source);
     sendData(req, res, 201, MESSAGES.modelVersionCreated, toModelVersion(version));
+  });
+
+  // 409 while a live service uses the model / version; the stored artifacts go with the records.
+  router.delete('/models/:model_id', async (req, res) => {
+    await deleteModel(deps, principalOf(res), modelIdParam(req.params.model_id));
+    sendNoContent(res);
+  });
+
+  router.delete('/models/:model_id/versions/:version', async (req, res) => {
+    const modelId = modelIdParam(req.params.model_id);
+    await deleteModelVersion(deps, principalOf(res), modelId, versionParam(req.params.version, modelId));
+    sendNoContent(res);
   });
 
   return router;
