@@ -1,0 +1,153 @@
+import { execFile, spawn } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { colorClassifierOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The bin npm links as node_modules/.bin/rgpu (what `npx rgpu` runs); it imports the built dist/. */
+const BIN = path.join(ROOT, 'packages/cli/bin/rgpu.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let platform: TestPlatform;
+let home: TempDir;
+let env: Record<string, string>;
+let token: string;
+
+/** Runs the real CLI as a user's shell would: a child process with only the environment given. */
+function rgpu(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [BIN, ...args], { env: { ...env, ...opts.env }, timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ code: child.exitCode, stdout, stderr });
+    });
+    child.stdin!.end(opts.stdin ?? '');
+  });
+}
+
+const json = <T>(r: Run): T => {
+  expect(r.stderr, r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as T;
+};
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  home = await tempDir('rgpu-cli-');
+  // A private HOME and XDG dir: the test never reads or writes the user's real config.
+  env = { PATH: process.env.PATH ?? '', HOME: home.path, XDG_CONFIG_HOME: path.join(home.path, 'xdg'), LANG: 'en_US.UTF-8' };
+  token = await platform.token({ sub: 'cli-user', workspaces: [456] });
+  await writeFile(path.join(home.path, 'model.onnx'), colorClassifierOnnx());
+  await writeFile(path.join(home.path, 'red.png'), await solidImage('red', { format: 'png' }));
+});
+
+afterAll(async () => {
+  await platform?.stop();
+  await home?.cleanup();
+});
+
+describe('rgpu CLI against a real platform', () => {
+  it('login checks the token and writes the config file with mode 0600; a bad token exits 1 with the API message', async () => {
+    const bad = await rgpu(['login', '--url', platform.url, '--token', 'not-a-jwt']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/error: .*token.*\(HTTP 401/i);
+    const cfg = path.join(home.path, 'xdg/rgpu/config.json');
+    await expect(stat(cfg)).rejects.toThrow(); // nothing stored for a refused token
+
+    // Token on stdin (kept out of argv and shell history).
+    const ok = await rgpu(['login', '--url', platform.url, '--workspace', '456'], { stdin: `${token}\n` });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(cfg);
+    expect((await stat(cfg)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(cfg))).mode & 0o077).toBe(0);
+
+    // RGPU_TOKEN overrides the stored token: a wrong one is refused, in the language asked for.
+    const zh = await rgpu(['services', 'list'], { env: { RGPU_TOKEN: 'bad', LANG: 'zh_CN.UTF-8' } });
+    expect(zh.code).toBe(1);
+    expect(zh.stderr).toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('bad usage exits 2 with a message; --help exits 0', async () => {
+    const missing = await rgpu(['services', 'scale', 'svc-x']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'replicas'");
+    expect((await rgpu(['services', 'scale', 'svc-x', 'lots'])).code).toBe(2);
+    expect((await rgpu(['nonsense'])).code).toBe(2);
+    expect((await rgpu(['models', 'upload', '1', '--file', 'x.onnx'])).code).toBe(2); // --version, --labels missing
+    const help = await rgpu(['services', 'create', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--wait');
+  });
+
+  it('models create + upload + list, services create --wait … predict … delete', async () => {
+    const model = json<{ model_id: number }>(await rgpu(['models', 'create', '--name', 'cli-colours', '--json']));
+    const upload = await rgpu(['models', 'upload', String(model.model_id), '--file', path.join(home.path, 'model.onnx'), '--version', 'v1', '--labels', 'red,green,blue']);
+    expect(upload.stderr).toBe('');
+    expect(upload.stdout).toMatch(/sha256\s+[0-9a-f]{64}/);
+    expect(upload.stdout).toMatch(/labels\s+red, green, blue/);
+
+    const models = json<{ items: { model_id: number; name: string }[] }>(await rgpu(['models', 'list', '--json']));
+    expect(models.items.map((m) => m.name)).toContain('cli-colours');
+    const table = await rgpu(['models', 'list']);
+    expect(table.stdout).toMatch(new RegExp(`^${model.model_id}\\s+cli-colours\\s+456\\s+onnx`, 'm'));
+
+    // create --wait follows the GraphQL subscription until running; progress lines come before the end.
+    const created = await rgpu(['services', 'create', '--name', 'cli-svc', '--model', String(model.model_id), '--version', 'v1', '--replicas', '1', '--memory', '1Gi', '--wait']);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const id = /svc-[a-z0-9]+/.exec(created.stdout)![0];
+    expect(created.stdout).toMatch(/running 1\/1 ready/);
+
+    const list = await rgpu(['services', 'list', '--status', 'running']);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+cli-svc\\s+running\\s+1\\s`, 'm'));
+    const got = json<{ status: string; memory: number; ready_replicas: number }>(await rgpu(['services', 'get', id, '--json']));
+    expect(got).toMatchObject({ status: 'running', memory: 1024 ** 3, ready_replicas: 1 });
+
+    const predicted = await rgpu(['services', 'predict', id, '--image', path.join(home.path, 'red.png')]);
+    expect(predicted.code).toBe(0);
+    expect(predicted.stdout.split('\n')[1]).toMatch(/^red\s+\d+\.\d%/); // top class first
+    const p = json<{ predictions: { class: string; confidence: number }[] }>(await rgpu(['services', 'predict', id, '--image', path.join(home.path, 'red.png'), '--json']));
+    expect(p.predictions[0].class).toBe('red');
+
+    const scaled = json<{ replicas: number }>(await rgpu(['services', 'scale', id, '2', '--json']));
+    expect(scaled.replicas).toBe(2);
+    const watched = await rgpu(['services', 'watch', id]);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/running 2\/2 ready/);
+
+    const stopped = await rgpu(['services', 'stop', id]);
+    expect(stopped.code).toBe(0);
+    const started = await rgpu(['services', 'start', id, '--wait']);
+    expect(started.stderr).toBe('');
+    expect(started.stdout).toMatch(/running 2\/2 ready/);
+
+    const events = json<{ items: { type: string; status: string }[] }>(await rgpu(['services', 'events', id, '--json']));
+    expect(events.items.map((e) => e.status)).toEqual(expect.arrayContaining(['creating', 'running', 'stopped']));
+    const eventsTable = await rgpu(['services', 'events', id]);
+    expect(eventsTable.stdout.split('\n')[0]).toMatch(/^AT\s+TYPE\s+STATUS\s+REASON\s+MESSAGE/);
+
+    expect((await rgpu(['services', 'delete', id])).code).toBe(0);
+    const gone = await rgpu(['services', 'get', id]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/error: .*\(HTTP 404, code 404\d\d\)/);
+  });
+
+  it('npm links the workspace bin as node_modules/.bin/rgpu', async () => {
+    const link = path.join(ROOT, 'node_modules/.bin/rgpu');
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn(link, ['--version'], { env });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(r).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+  });
+});
