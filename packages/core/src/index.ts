@@ -12,3 +12,4 @@ export * from './events.js';
 export * from './event-order.js';
 export * from './i18n.js';
 export * from './onnxruntime.env.js';
+export * from './batching.js';

@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errors, isAppError, parsePredict, type AppError } from '@remotegpu/core';
-import { DEFAULT_TOP_K, type ImageClassifier } from './image.classifier.js';
-import { ortReason, type LoadedModel } from './model.session.js';
+import { DEFAULT_TOP_K } from './image.classifier.js';
+import type { LoadedModel } from './model.session.js';
+import type { InferencePipeline } from './inference.pipeline.js';
 import { OipError, parseInferRequest, toOipTensor } from './oip.codec.js';
 import { ClientGoneError, parseJson, readBody, sendEnvelopeError, sendJson, sendOipError } from './http.respond.js';
 
 export interface RoutesOptions {
   model: LoadedModel;
-  classifier: ImageClassifier;
+  /** Every model run: one per request, or through the dynamic batcher. */
+  pipeline: InferencePipeline;
   modelName: string;
   modelVersion: string;
   maxBodyBytes: number;
@@ -30,7 +32,7 @@ const DATA_URL_PREFIX = /^data:image\/[a-z0-9.+-]+;base64,/i;
  * bodies that never change are serialized once, so health checks and metadata cost one write.
  */
 export function createRequestHandler(opts: RoutesOptions): RequestHandler {
-  const { model, classifier, modelName, modelVersion, maxBodyBytes, logger } = opts;
+  const { model, pipeline, modelName, modelVersion, maxBodyBytes, logger } = opts;
   const live = Buffer.from(JSON.stringify({ live: true }));
   const ready = Buffer.from(JSON.stringify({ ready: true }));
   const notReady = Buffer.from(JSON.stringify({ ready: false }));
@@ -70,7 +72,7 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
       const input = parsePredict(parseJson(body));
       // parsePredict has checked the alphabet; Node's decoder skips the whitespace it allowed.
       const image = Buffer.from(input.image.replace(DATA_URL_PREFIX, ''), 'base64');
-      const predictions = await classifier.classify(image, input.topK ?? DEFAULT_TOP_K);
+      const predictions = await pipeline.predict(image, input.topK ?? DEFAULT_TOP_K);
       sendJson(res, 200, JSON.stringify({ code: 0, message: 'success', data: { predictions } }));
     } catch (err) {
       if (isAppError(err)) {
@@ -95,15 +97,7 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
     }
     try {
       const request = parseInferRequest(body, model.inputs, model.outputs);
-      let results;
-      try {
-        results = await model.session.run(request.feeds, request.outputNames);
-      } catch (err) {
-        // The request passed the signature checks, so what remains is about its values (a dimension the graph
-        // cannot combine, an index out of range): the client's to fix.
-        sendOipError(res, 400, `inference failed: ${ortReason(err)}`);
-        return;
-      }
+      const results = await pipeline.infer(request);
       const outputs = request.outputNames.map((name) => toOipTensor(name, results[name]));
       const answer = { model_name: modelName, model_version: modelVersion, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
       sendJson(res, 200, JSON.stringify(answer));
@@ -154,7 +148,8 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
       `rgpu_replica_requests_in_flight ${opts.inFlight()}\n` +
       '# HELP rgpu_replica_ready Whether the replica accepts new requests (1) or is loading or draining (0).\n' +
       '# TYPE rgpu_replica_ready gauge\n' +
-      `rgpu_replica_ready ${opts.isReady() ? 1 : 0}\n`;
+      `rgpu_replica_ready ${opts.isReady() ? 1 : 0}\n` +
+      pipeline.metrics.render();
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }

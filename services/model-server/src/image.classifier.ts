@@ -61,6 +61,13 @@ export class ImageClassifier {
   }
 
   async classify(image: Buffer, k: number = DEFAULT_TOP_K): Promise<Prediction[]> {
+    const data = await this.prepare(image);
+    const [scores] = await this.scoreBatch([data]);
+    return this.finish(scores, k);
+  }
+
+  /** Decodes and lays out one image: a 400 for an image that cannot be decoded, before it joins any batch. */
+  async prepare(image: Buffer): Promise<Float32Array> {
     const { preprocessor, plan } = this;
     if (!preprocessor || !plan) {
       const why = this.problems ?? [];
@@ -69,22 +76,52 @@ export class ImageClassifier {
         en: `This model does not take an image (${this.unsupportedReason}); use the /v2 infer route`,
       });
     }
-    const data = await preprocessor.toTensorData(image);
-    let scores: ort.Tensor;
-    try {
-      const feeds = { [plan.inputName]: new ort.Tensor('float32', data, this.dims) };
-      const results = await this.model.session.run(feeds, [plan.outputName]);
-      scores = results[plan.outputName];
-    } catch (err) {
-      throw errors.internal(err);
-    } finally {
-      preprocessor.release(data);
+    return preprocessor.toTensorData(image);
+  }
+
+  /**
+   * ONE session.run over the images' tensors stacked on the batch dimension ([n,3,H,W]); answers each image's
+   * scores. The tensors go back to the pool. A failed run is a 500 naming the batch, for every image in it.
+   */
+  async scoreBatch(images: Float32Array[]): Promise<Float32Array[]> {
+    const plan = this.plan!;
+    const preprocessor = this.preprocessor!;
+    const n = images.length;
+    const [, c, h, w] = this.dims;
+    let input: Float32Array;
+    if (n === 1) input = images[0];
+    else {
+      input = new Float32Array(n * c * h * w);
+      images.forEach((data, i) => input.set(data, i * data.length));
     }
-    const values = scores.data as Float32Array | Float64Array;
+    let values: Float32Array | Float64Array;
+    try {
+      const feeds = { [plan.inputName]: new ort.Tensor('float32', input, [n, c, h, w]) };
+      const results = await this.model.session.run(feeds, [plan.outputName]);
+      values = results[plan.outputName].data as Float32Array | Float64Array;
+    } catch (err) {
+      throw n === 1 ? errors.internal(err) : modelErrors.batchFailed(n, err);
+    } finally {
+      for (const data of images) preprocessor.release(data);
+    }
+    if (values.length % n !== 0) throw modelErrors.labelsMismatch(values.length / n, plan.classCount);
+    const per = values.length / n;
+    // Copies: one image's scores must not keep the whole batch's output alive, nor share it with the others.
+    return Array.from({ length: n }, (_, i) => Float32Array.from(values.subarray(i * per, (i + 1) * per)));
+  }
+
+  /** One image's scores → the top k labels; an image's own bad scores fail only that image. */
+  finish(values: Float32Array, k: number = DEFAULT_TOP_K): Prediction[] {
+    const plan = this.plan!;
     if (values.length !== plan.classCount) throw modelErrors.labelsMismatch(values.length, plan.classCount);
     // Never a confidence that is not a number: softmax of NaN or ±Infinity is NaN, which JSON turns into null.
     if (!values.every(Number.isFinite)) throw modelErrors.nonFiniteScores(plan.outputName);
     return topK(toProbabilities(values), this.labels, k);
+  }
+
+  /** `fixed` or `dynamic` from the plan; null when predict cannot serve this model. */
+  get batchDimension(): 'fixed' | 'dynamic' | null {
+    return this.plan ? this.plan.batch : null;
   }
 }
 
@@ -93,6 +130,17 @@ export class ImageClassifier {
  * version that does not load (DESIGN §3), never 5xx — the router would eject healthy replicas over a 5xx.
  */
 export const modelErrors = {
+  /** A batched run failed: every request in that batch gets this (500, the cause logged); no other batch is touched. */
+  batchFailed(n: number, err: unknown): AppError {
+    return new AppError(
+      ErrorCode.Internal,
+      {
+        zh: `模型对 ${n} 张图像的批量推理失败，本批次中的请求均失败，请重试`,
+        en: `The model run for a batch of ${n} images failed; every request in that batch failed, retry it`,
+      },
+      { cause: err },
+    );
+  },
   nonFiniteScores(output: string): AppError {
     return new AppError(
       ErrorCode.Unprocessable,

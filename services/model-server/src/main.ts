@@ -1,10 +1,12 @@
-import { ConfigError } from '@remotegpu/core';
+import { batchingProblem, ConfigError } from '@remotegpu/core';
 import { runMain } from '@remotegpu/process';
 import { loadConfig, type ModelServerConfig } from './server.config.js';
 import { createLogger } from './logger.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './model.session.js';
 import { configureSharp } from './image.preprocess.js';
 import { setUpClassifier } from './image.classifier.js';
+import { InferencePipeline } from './inference.pipeline.js';
+
 import { ModelHttpServer } from './http.server.js';
 import { createRequestHandler } from './http.routes.js';
 import { EXIT_CONFIG, listeningLine, failedLine } from './stdout.protocol.js';
@@ -56,12 +58,16 @@ await runMain<ModelServerConfig>({
     // Core's imageClassifierSignature, the rule the gateway applied at upload: labels or preprocessing that do not fit exit 78.
     const { classifier, configProblems } = setUpClassifier(model, config.labels, config.preprocessing);
     if (configProblems.length) throw new ConfigError(configProblems);
+    // A model whose batch dimension is fixed at 1 can never take a batch: a configuration error, like bad labels.
+    const refusal = batchingProblem(config.batching, classifier.batchDimension ?? (model.inputs.every((s) => s.shape[0] === -1) ? 'dynamic' : 'fixed'));
+    if (refusal) throw new ConfigError([`RGPU_BATCHING: ${refusal.en}`]);
+    const pipeline = new InferencePipeline(model, classifier, config.batching, { model: config.modelName, version: config.modelVersion });
     if (classifier.unsupportedReason) logger.warn({ reason: classifier.unsupportedReason }, 'predict is unavailable; OIP infer serves the model');
 
     const server = new ModelHttpServer((s) =>
       createRequestHandler({
         model,
-        classifier,
+        pipeline,
         modelName: config.modelName,
         modelVersion: config.modelVersion,
         maxBodyBytes: config.maxBodyBytes,
@@ -76,11 +82,13 @@ await runMain<ModelServerConfig>({
     started('http', {
       async stop() {
         logger.info({ inFlight: server.inFlightCount }, 'draining');
+        // Queued requests run now instead of waiting for company; each admitted request gets its answer.
+        pipeline.drain();
         const outcome = await server.drain(config.drainTimeoutMs);
         logger.info({ outcome, inFlight: server.inFlightCount }, 'drained');
       },
     });
-    logger.info({ port, host: config.host, device: model.executionProvider, fallbackReason: model.fallbackReason }, 'listening');
+    logger.info({ port, host: config.host, batching: config.batching, intraOpThreads: config.intraOpThreads, device: model.executionProvider, fallbackReason: model.fallbackReason }, 'listening');
     process.stdout.write(listeningLine(port, model.executionProvider));
   },
 });

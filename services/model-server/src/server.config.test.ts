@@ -31,6 +31,7 @@ describe('model server configuration', () => {
       drainTimeoutMs: 10_000,
       exitOnStdinClose: false,
       intraOpThreads: undefined,
+      batching: null,
       logLevel: 'info',
       httpTimeouts: { headersTimeoutMs: 10_000, bodyTimeoutMs: 20_000, bodyMinBytesPerSecond: 1024, keepAliveTimeoutMs: 65_000 },
     });
@@ -142,5 +143,30 @@ describe('model server configuration', () => {
       expect(named({ RGPU_MODEL_URI: 'https://h/m', RGPU_MODEL_SHA256: 'abc' })).toEqual(['RGPU_MODEL_SHA256']);
       expect(named({ RGPU_MODEL_URI: 'https://h/m', RGPU_MODEL_SHA256: SHA, RGPU_MODEL_TOKEN: 'a b\r\nX: y' })).toEqual(['RGPU_MODEL_TOKEN']);
     });
+  });
+});
+
+describe('RGPU_BATCHING', () => {
+  const base = { RGPU_MODEL_PATH: '/m.onnx', RGPU_MODEL_NAME: 'svc-x', RGPU_MODEL_VERSION: 'v1', RGPU_LABELS: '["a"]' };
+  it('reads the version batching and defaults the delay', () => {
+    expect(loadConfig({ ...base, RGPU_BATCHING: '{"max_batch_size":16,"preferred_batch_sizes":[4,8]}' }).batching).toEqual({
+      maxBatchSize: 16,
+      maxQueueDelayMs: 5,
+      preferredBatchSizes: [4, 8],
+    });
+    expect(loadConfig({ ...base, RGPU_BATCHING: 'null' }).batching).toBeNull();
+    expect(loadConfig({ ...base, RGPU_BATCHING: '{"max_batch_size":1}' }).batching).toBeNull();
+  });
+  it('names out-of-bounds values', () => {
+    for (const [value, re] of [
+      ['{"max_batch_size":0}', /max_batch_size must be an integer from 1 to 256/],
+      ['{"max_batch_size":8,"max_queue_delay_ms":5000}', /max_queue_delay_ms must be an integer from 0 to 1000/],
+      ['{"max_batch_size":8,"preferred_batch_sizes":[8,4]}', /strictly ascending/],
+      ['{"max_batch_size":8,"preferred_batch_sizes":[16]}', /from 1 to max_batch_size \(8\)/],
+      ['{"max_batch_size":8,"typo":1}', /unknown field typo/],
+      ['[8]', /must be \{"max_batch_size"/],
+    ] as const) {
+      expect(() => loadConfig({ ...base, RGPU_BATCHING: value })).toThrow(re);
+    }
   });
 });

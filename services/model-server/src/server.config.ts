@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parsePreprocessing, type Preprocessing } from '@remotegpu/core';
+import { parseBatching, parsePreprocessing, type BatchingConfig, type Preprocessing } from '@remotegpu/core';
 import { httpTimeoutsFromEnv, type HttpTimeouts } from '@remotegpu/http';
 import { ConfigError } from '@remotegpu/core';
 
@@ -56,6 +56,8 @@ export interface ModelServerConfig {
   drainTimeoutMs: number;
   exitOnStdinClose: boolean;
   intraOpThreads?: number;
+  /** RGPU_BATCHING: the version's dynamic batching; null runs every request on its own (the default). */
+  batching: BatchingConfig | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long a client may take to send a request (`RGPU_HTTP_*`, the same on every server of the platform). */
   httpTimeouts: HttpTimeouts;
@@ -95,6 +97,14 @@ const preprocessing = z.unknown().transform((value, ctx): Preprocessing | null =
   return z.NEVER;
 });
 
+// The version's `batching`, as the gateway validated it; whether the model can take a batch is decided at load.
+const batching = z.unknown().transform((value, ctx): BatchingConfig | null => {
+  const parsed = parseBatching(value);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.message.en });
+  return z.NEVER;
+});
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -127,6 +137,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 characters of letters, digits, ".", "_", "+", "-"'),
   RGPU_LABELS: jsonOf(labels).optional(),
   RGPU_PREPROCESSING: jsonOf(preprocessing).optional(),
+  RGPU_BATCHING: jsonOf(batching).optional(),
   PORT: int(0, 65535).default(0),
   HOST: z.string().min(1).default('127.0.0.1'),
   RGPU_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
@@ -176,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainTimeoutMs: e.RGPU_DRAIN_TIMEOUT_MS,
     exitOnStdinClose: e.RGPU_EXIT_ON_STDIN_CLOSE === '1',
     intraOpThreads: e.RGPU_INTRA_OP_THREADS,
+    batching: e.RGPU_BATCHING ?? null,
     logLevel: e.RGPU_LOG_LEVEL,
     httpTimeouts: http.timeouts,
   };
