@@ -31,13 +31,16 @@ export type BatchRunner<T extends BatchItem, R> = (items: T[]) => Promise<R[]>;
  *
  * A batch takes items of the oldest item's key, in arrival order, up to `maxBatchSize` rows. It starts when
  * those rows reach the maximum, or reach a preferred size (the largest one available is taken), or when the
- * oldest has waited the delay, or at once while draining.
+ * oldest has waited the delay, or when no other request is being preprocessed (none could join), or at once
+ * while draining.
  */
 export class DynamicBatcher<T extends BatchItem, R> {
   private readonly queue: Queued<T, R>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
+  /** Requests admitted and still being decoded/preprocessed: the only company a queued request can expect soon. */
+  private incoming = 0;
 
   constructor(
     private readonly config: BatchingConfig,
@@ -66,6 +69,20 @@ export class DynamicBatcher<T extends BatchItem, R> {
     });
   }
 
+  /**
+   * Announces a request that will be submitted once preprocessed (call {@link arrived} after, submitted or not).
+   * With nobody announced, a queued request has no company on the way, so it runs at once instead of waiting
+   * out the delay: a lone client pays nothing for batching, and under load the delay still gathers a batch.
+   */
+  expect(): void {
+    this.incoming++;
+  }
+
+  arrived(): void {
+    this.incoming--;
+    this.schedule();
+  }
+
   /** Stops waiting for company: what is queued runs now, batch after batch; later submissions run at once. */
   drain(): void {
     this.draining = true;
@@ -78,7 +95,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
     const { rows, count } = this.collect(oldest.item.key);
     const waited = this.now() - oldest.enqueuedAt;
     const take =
-      rows >= this.config.maxBatchSize || this.draining || waited >= this.config.maxQueueDelayMs
+      rows >= this.config.maxBatchSize || this.draining || this.incoming === 0 || waited >= this.config.maxQueueDelayMs
         ? count
         : this.preferredCount(oldest.item.key, rows);
     if (take > 0) {

@@ -66,13 +66,14 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   }
 
   async function predict(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = pipeline.announce();
     try {
       const body = await bodyOf(req, res, (err) => sendEnvelopeError(req, res, err));
       if (body === null) return;
       const input = parsePredict(parseJson(body));
       // parsePredict has checked the alphabet; Node's decoder skips the whitespace it allowed.
       const image = Buffer.from(input.image.replace(DATA_URL_PREFIX, ''), 'base64');
-      const predictions = await pipeline.predict(image, input.topK ?? DEFAULT_TOP_K);
+      const predictions = await pipeline.predict(image, input.topK ?? DEFAULT_TOP_K, arrived);
       sendJson(res, 200, JSON.stringify({ code: 0, message: 'success', data: { predictions } }));
     } catch (err) {
       if (isAppError(err)) {
@@ -82,10 +83,21 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
         logger.error({ err }, 'predict failed');
         sendEnvelopeError(req, res, errors.internal(err));
       }
+    } finally {
+      arrived();
     }
   }
 
   async function infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = pipeline.announce();
+    try {
+      await inferAnnounced(req, res, arrived);
+    } finally {
+      arrived();
+    }
+  }
+
+  async function inferAnnounced(req: IncomingMessage, res: ServerResponse, arrived: () => void): Promise<void> {
     const raw = await bodyOf(req, res, () => sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`));
     if (raw === null) return;
     let body: unknown;
@@ -97,7 +109,7 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
     }
     try {
       const request = parseInferRequest(body, model.inputs, model.outputs);
-      const results = await pipeline.infer(request);
+      const results = await pipeline.infer(request, arrived);
       const outputs = request.outputNames.map((name) => toOipTensor(name, results[name]));
       const answer = { model_name: modelName, model_version: modelVersion, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
       sendJson(res, 200, JSON.stringify(answer));

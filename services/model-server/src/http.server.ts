@@ -8,6 +8,15 @@ export type ServerState = 'idle' | 'serving' | 'draining' | 'stopped';
 
 export type DrainOutcome = 'drained' | 'timed_out';
 
+/** A request answered with an error status, for the replica's log (what `GET …/logs` shows an operator). */
+export interface FailedRequest {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  requestId: string | null;
+}
+
 /**
  * The replica's HTTP server and its lifecycle. Draining follows Kubernetes practice: readiness drops at once,
  * the listener closes (new connections are refused, so a client or the router retries elsewhere), requests
@@ -26,12 +35,30 @@ export class ModelHttpServer {
     onDefect: (err: unknown) => void,
     /** Slow clients are cut off as on every server of the platform (defaults: `HTTP_TIMEOUT_DEFAULTS`). */
     timeouts: Partial<HttpTimeouts> = {},
+    /** Called for each answer of status 400 or above (successes are not logged: the router's metrics count them). */
+    onFailedRequest?: (request: FailedRequest) => void,
   ) {
     const handle = handler(this);
     this.server = createServer({ keepAlive: true, noDelay: true }, (req: IncomingMessage, res: ServerResponse) => {
       this.inFlight.add(res);
       if (this.state === 'draining') res.shouldKeepAlive = false;
-      res.once('close', () => this.finished(res));
+      const started = performance.now();
+      res.once('close', () => {
+        this.finished(res);
+        // The path only: a query string is the client's and is not logged.
+        const path = (req.url ?? '').split('?')[0]!.slice(0, 200);
+        // Probes answer 503 by design while loading or draining: not a failure worth a line each poll.
+        if (onFailedRequest && res.statusCode >= 400 && !path.startsWith('/v2/health/')) {
+          const id = req.headers['x-request-id'];
+          onFailedRequest({
+            method: req.method ?? '',
+            path,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+            requestId: typeof id === 'string' ? id.slice(0, 100) : null,
+          });
+        }
+      });
       try {
         handle(req, res);
       } catch (err) {

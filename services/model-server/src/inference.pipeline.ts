@@ -45,25 +45,52 @@ export class InferencePipeline {
     return this.batcher !== null;
   }
 
-  async predict(image: Buffer, k: number): Promise<Prediction[]> {
-    const data = await this.classifier.prepare(image);
-    if (!this.batcher) {
+  /**
+   * Called when a request arrives, before its body is read: the batcher then knows company is on the way (see
+   * `DynamicBatcher.expect`). The answer is called once the request is queued or has failed; it is idempotent.
+   */
+  announce(): () => void {
+    const batcher = this.batcher;
+    if (!batcher) return () => {};
+    batcher.expect();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      batcher.arrived();
+    };
+  }
+
+  async predict(image: Buffer, k: number, arrived: () => void = this.announce()): Promise<Prediction[]> {
+    const batcher = this.batcher;
+    if (!batcher) {
+      const data = await this.classifier.prepare(image);
       this.metrics.ran(1, 0);
       const [scores] = await this.classifier.scoreBatch([data]);
       return this.classifier.finish(scores, k);
     }
-    const scores = (await this.batcher.submit({ key: 'image', rows: 1, data })) as Float32Array;
-    return this.classifier.finish(scores, k);
+    let submitted: Promise<Float32Array | Outputs>;
+    try {
+      // Decoding runs on libvips' threads; many requests decode at once while the batch before them runs.
+      const data = await this.classifier.prepare(image);
+      submitted = batcher.submit({ key: 'image', rows: 1, data });
+    } finally {
+      arrived();
+    }
+    return this.classifier.finish((await submitted) as Float32Array, k);
   }
 
   /** The outputs the request names; an OipError 400 when onnxruntime refuses its values. */
-  async infer(request: InferRequest): Promise<Outputs> {
+  async infer(request: InferRequest, arrived: () => void = () => {}): Promise<Outputs> {
     const key = this.batcher && this.oipBatchable ? oipKey(request) : null;
-    if (!this.batcher || !key) {
+    if (!this.batcher || !key || key.rows > this.batcher.maxBatchSize) {
+      arrived();
       this.metrics.ran(rowsOf(request) ?? 1, 0);
       return this.runAlone(request);
     }
-    const result: unknown = await this.batcher.submit({ key: key.key, rows: key.rows, request });
+    const submitted = this.batcher.submit({ key: key.key, rows: key.rows, request });
+    arrived();
+    const result: unknown = await submitted;
     if (result instanceof FailedResult) throw result.error;
     return result as Outputs;
   }

@@ -77,6 +77,8 @@ await runMain<ModelServerConfig>({
       }),
       (err) => logger.error({ err }, 'request handler failed'),
       config.httpTimeouts,
+      // On stderr, hence in the replica's logs (GET …/logs): 5xx as errors, a refused request (4xx) as a warning.
+      (failed) => (failed.status >= 500 ? logger.error(failed, 'request failed') : logger.warn(failed, 'request refused')),
     );
     const port = await server.listen(config.port, config.host);
     started('http', {

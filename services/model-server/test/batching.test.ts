@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_LABELS, colorClassifierOnnx, solidImage, tempDir, type ImageFormat, type TempDir } from '@remotegpu/testkit';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { imageBody, modelEnv, postJson, runToExit, startModelServer, type ModelServerProcess } from './spawn.js';
 
 interface Prediction {
@@ -61,6 +62,18 @@ async function batchSizes(url: string): Promise<{ le: Map<string, number>; count
     delaySum: num(/^rgpu_model_queue_delay_seconds_sum\{[^}]*\} (\S+)$/m),
     delayCount: num(/^rgpu_model_queue_delay_seconds_count\{[^}]*\} (\S+)$/m),
   };
+}
+
+/**
+ * A request whose body never completes: the replica counts it as company on the way, so queued requests wait
+ * for it (up to the delay) instead of running at once. Returns how to cut it.
+ */
+async function holdIncomplete(url: string): Promise<() => void> {
+  const req = http.request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
+  req.on('error', () => {});
+  req.write('{"inputs":');
+  await new Promise((r) => setTimeout(r, 50)); // the replica has read its headers
+  return () => req.destroy();
 }
 
 function byClass(predictions: Prediction[]): Map<string, number> {
@@ -159,18 +172,29 @@ describe('the dynamic batcher', () => {
     const server = await startModelServer({ env });
     servers.push(server);
     const image = await solidImage('green', { format: 'jpeg', width: 40, height: 40 });
-    // Low load: one request at a time waits for company at most the delay (40 ms), then runs alone.
+    // Low load, nobody else in flight: a lone request has no company on the way and is not held at all.
     for (let i = 0; i < 3; i++) {
+      const res = await postJson(`${server.url}/predict`, imageBody(image));
+      expect(res.status).toBe(200);
+    }
+    const alone = await batchSizes(server.url);
+    expect(alone.count).toBe(3);
+    expect(alone.le.get('1')).toBe(3);
+    expect(alone.delaySum / alone.delayCount).toBeLessThan(0.005);
+    // Another request is still arriving (its body incomplete): the lone one waits for it, but only the delay.
+    const cut = await holdIncomplete(server.url);
+    for (let i = 0; i < 2; i++) {
       const started = performance.now();
       const res = await postJson(`${server.url}/predict`, imageBody(image));
       expect(res.status).toBe(200);
-      expect(performance.now() - started).toBeLessThan(40 + 200);
+      expect(performance.now() - started).toBeLessThan(40 + 150);
     }
+    cut();
     const low = await batchSizes(server.url);
-    expect(low.count).toBe(3);
-    expect(low.le.get('1')).toBe(3);
-    expect(low.delaySum / low.delayCount).toBeGreaterThanOrEqual(0.035); // it did wait for company…
-    expect(low.delaySum / low.delayCount).toBeLessThanOrEqual(0.04 + 0.015); // …but not longer than the delay
+    expect(low.count).toBe(5);
+    const waited = (low.delaySum - alone.delaySum) / 2;
+    expect(waited).toBeGreaterThanOrEqual(0.035); // it did wait for company…
+    expect(waited).toBeLessThanOrEqual(0.04 + 0.015); // …but not longer than max_queue_delay_ms
     // Load: 30 concurrent requests run in batches of at most 4, some of them full.
     const answers = await Promise.all(Array.from({ length: 30 }, () => postJson(`${server.url}/predict`, imageBody(image))));
     expect(answers.every((a) => a.status === 200)).toBe(true);
@@ -181,18 +205,24 @@ describe('the dynamic batcher', () => {
   });
 
   it('drains its queue on SIGTERM: every admitted request is answered without waiting out the delay', async () => {
-    const env = await modelEnv(dir.path, 'demo-drain.onnx', colorClassifierOnnx({ height: 20, width: 24, batch: 'N' }), { RGPU_BATCHING: BATCHING(64, 1000) });
+    const env = await modelEnv(dir.path, 'demo-drain.onnx', colorClassifierOnnx({ height: 20, width: 24, batch: 'N' }), {
+      RGPU_BATCHING: BATCHING(64, 1000),
+      RGPU_DRAIN_TIMEOUT_MS: '3000',
+    });
     const server = await startModelServer({ env });
     servers.push(server);
     const image = await solidImage('blue', { format: 'png', width: 40, height: 40 });
+    // Company on the way keeps the queued requests waiting for the 1 s delay.
+    const cut = await holdIncomplete(server.url);
     const started = performance.now();
     const pending = Array.from({ length: 5 }, () => postJson<{ data: { predictions: Prediction[] } }>(`${server.url}/predict`, imageBody(image)));
     await new Promise((r) => setTimeout(r, 250)); // decoded and queued: they would wait 1 s for company
     const exit = server.stop('SIGTERM');
     const answers = await Promise.all(pending);
+    expect(performance.now() - started).toBeLessThan(900);
+    cut();
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.every((a) => a.body.data.predictions[0].class === 'blue')).toBe(true);
-    expect(performance.now() - started).toBeLessThan(900);
     expect((await exit).code).toBe(0);
   });
 
