@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { getIntrospectionQuery } from 'graphql';
 import { parse } from './graphql-js.js';
 import { budgetRefusal, type DocumentBudget } from './document.budget.js';
 import { doublingFragments } from '../../test/graphql/documents.js';
@@ -12,6 +13,13 @@ describe('the document budget (checked before validation, linear in the document
     expect(refusal('{ inferenceServices { items { id name status } pagination { total } } }')).toBeUndefined();
     expect(refusal('query { a: models { ...M } b: models { ...M } } fragment M on ModelPage { items { id versions { version } } }')).toBeUndefined();
     expect(refusal('{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }')).toBeUndefined();
+  });
+
+  it("lets the standard introspection query through (fragments on __Type: what GraphiQL sends), but not a deep real query in a fragment", () => {
+    expect(refusal(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }))).toBeUndefined();
+    const deep = 'query { ...Q } fragment Q on Query { models { items { versions { inputs { shape } } } } } ';
+    expect(refusal(deep, { ...BUDGET, maxDepth: 3 })?.error).toMatchObject({ reason: 'depth_limit' });
+    expect(refusal('{ __type(name: "Query") { ... on __Type { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }', { ...BUDGET, maxDepth: 1 })).toBeUndefined();
   });
 
   it('counts a fragment once per spread: exactly at the limit passes, one field more is refused', () => {

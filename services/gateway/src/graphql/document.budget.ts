@@ -127,11 +127,20 @@ class Measurer {
     this.measured.set(name, 'visiting');
     let extent: Extent = { depth: 0, fields: 0 }; // an unknown fragment: validation reports it
     for (const definition of this.fragments.get(name) ?? []) {
-      const own = this.selectionSet(definition.selectionSet);
+      const own = this.introspective(definition.typeCondition.name.value, this.selectionSet(definition.selectionSet));
       extent = { depth: Math.max(extent.depth, own.depth), fields: Math.max(extent.fields, own.fields) };
     }
     this.measured.set(name, extent);
     return extent;
+  }
+
+  /**
+   * A fragment on an introspection type (`fragment TypeRef on __Type`, as GraphiQL's and graphql-js's standard
+   * introspection query define) is introspection too: no depth, fields still counted. Measured on its own, the
+   * standard query's TypeRef is 13 levels deep and would refuse every schema-loading tool.
+   */
+  private introspective(typeName: string | undefined, extent: Extent): Extent {
+    return typeName?.startsWith('__') ? { depth: 0, fields: extent.fields } : extent;
   }
 
   /** `{ a { b } }` is 2 deep and 2 fields; a fragment spread adds the fragment's fields, and its depth in place. */
@@ -146,7 +155,7 @@ class Measurer {
         // standard introspection query is deeper than any real operation. Its fields still count.
         inner = { depth: selection.name.value.startsWith('__') ? 0 : 1 + below.depth, fields: this.add(1, below.fields) };
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        inner = this.selectionSet(selection.selectionSet);
+        inner = this.introspective(selection.typeCondition?.name.value, this.selectionSet(selection.selectionSet));
       } else {
         inner = this.fragment(selection.name.value);
       }

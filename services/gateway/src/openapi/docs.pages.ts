@@ -93,6 +93,8 @@ export const GRAPHIQL_JS = `(function () {
         fetcher: fetcher,
         defaultQuery: '{\\n  inferenceServices {\\n    items {\\n      id\\n      name\\n      status\\n    }\\n  }\\n}\\n',
         shouldPersistHeaders: false,
+        // Without a token the schema cannot be read (401): load none until one is given.
+        schema: token ? undefined : null,
       }),
     );
   }
