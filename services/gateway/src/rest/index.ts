@@ -8,6 +8,7 @@ import { httpMetrics } from '../http/metrics.middleware.js';
 import { requestContext } from '../http/request-context.middleware.js';
 import { methodNotAllowed } from '../http/method-not-allowed.js';
 import { recordRouteBase, tagRoute } from '../http/route-pattern.js';
+import { consoleRoutes } from '../console/console.routes.js';
 import { artifactRoutes } from './artifact.routes.js';
 import { modelRoutes } from './model.routes.js';
 import { serviceRoutes } from './service.routes.js';
@@ -26,6 +27,8 @@ export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras):
   app.use(healthRoutes({ ready: ctx.ready, metrics: ctx.metrics, logger: ctx.logger }));
   app.use('/graphql', tagRoute('/graphql'), ...(Array.isArray(extra.graphql) ? extra.graphql : [extra.graphql]));
   app.get('/', apiIndex);
+  // The console's static files (no data in them, so no token; its API calls carry one).
+  app.use(consoleRoutes());
   // Before the user routes: it takes artifact tokens only (replicas), and user tokens open nothing there.
   app.use('/api/v1/artifacts', artifactRoutes({ store: ctx.deps.store, tokens: ctx.artifactTokens, logger: ctx.logger }));
   app.use('/api/v1', apiV1(ctx));
