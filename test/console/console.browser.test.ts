@@ -13,7 +13,7 @@ const SHOT_DIRS = [path.join(ROOT, '.tmp/console-screenshots'), ...(process.env.
 
 async function shot(page: Page, name: string): Promise<void> {
   const png = await page.screenshot({ fullPage: true });
-  for (const dir of SHOT_DIRS) {
+  for (const dir of name === 'failure' ? SHOT_DIRS.slice(0, 1) : SHOT_DIRS) {
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, `${name}.png`), png);
   }
