@@ -58,6 +58,7 @@ const ROUTES: Route[] = [
   { method: 'POST', path: () => `/api/v1/models/${modelId}/versions`, body: () => ({ version: 'v9', artifact_uri: 'file:///etc/passwd', labels: ['a'] }), idRoute: true },
   { method: 'DELETE', path: () => `/api/v1/models/${modelId}/versions/v1.0`, idRoute: true },
   { method: 'DELETE', path: () => `/api/v1/models/${modelId}`, idRoute: true },
+  { method: 'GET', path: () => `/api/v1/inference/services/${serviceId}/logs`, idRoute: true },
 ];
 
 async function call(route: Route, authorization?: string) {
@@ -174,6 +175,7 @@ const OPERATIONS: { name: string; query: () => string; kind: 'query' | 'mutation
   { name: 'createModel', kind: 'mutation', idOp: false, query: () => `mutation { createModel(input: { name: "gm", workspaceId: ${OWNER_WS}, framework: "onnx" }) { id } }` },
   { name: 'deleteModelVersion', kind: 'mutation', idOp: true, query: () => `mutation { deleteModelVersion(modelId: ${modelId}, version: "v1.0") }` },
   { name: 'deleteModel', kind: 'mutation', idOp: true, query: () => `mutation { deleteModel(id: ${modelId}) }` },
+  { name: 'inferenceServiceLogs', kind: 'query', idOp: true, query: () => `{ inferenceServiceLogs(id: "${serviceId}") { replica line } }` },
 ];
 
 async function gql(query: string, authorization?: string) {

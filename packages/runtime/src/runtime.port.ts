@@ -106,8 +106,38 @@ export interface RuntimeCapacity {
   freeGpus: number;
 }
 
+/** One line a replica wrote (its model server's stdout or stderr), as `logs()` hands it out. */
+export interface ReplicaLogLine {
+  replica: string;
+  /** When the runtime read it (ISO 8601); Kubernetes: the kubelet's timestamp. */
+  at: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export interface ReplicaLogQuery {
+  /** Only this replica's lines. */
+  replica?: string;
+  /** At most this many of the newest lines (per the whole answer, after the other filters). */
+  tail?: number;
+  /** Only lines read at or after this instant. */
+  since?: Date;
+}
+
+/** A live feed of new lines; `close()` ends it (idempotent). */
+export interface ReplicaLogFollow {
+  close(): void;
+}
+
 export interface Runtime {
   readonly kind: 'local' | 'kubernetes';
+  /**
+   * The recent lines of the service's replicas, oldest first (like `kubectl logs --tail --since-time`). Local: a
+   * bounded buffer per replica, kept after the replica exits until the service is removed; Kubernetes: pod logs.
+   */
+  logs(serviceId: string, query: ReplicaLogQuery): Promise<ReplicaLogLine[]>;
+  /** New lines as they are written (`kubectl logs -f`), until `close()`; `query.replica` filters, tail/since do not apply. */
+  followLogs(serviceId: string, query: ReplicaLogQuery, onLine: (line: ReplicaLogLine) => void): Promise<ReplicaLogFollow>;
   start(): Promise<void>;
   /** Idempotent: converge the service towards this spec. */
   apply(spec: RuntimeServiceSpec): Promise<void>;

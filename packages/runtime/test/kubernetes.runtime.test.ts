@@ -223,6 +223,9 @@ describe('kubernetes runtime on the fake kube-apiserver', () => {
     await runtime.apply(specFor(id, viaGateway, { replicas: 1, gpu: 1 }));
     await wait(id, settled(1, 1), 'a ready replica');
     await runtime.capacity();
+    // Replica logs: the pods' log subresource (the fake serves empty logs), read and followed.
+    expect(await runtime.logs(id, { tail: 10, since: new Date(Date.now() - 60_000) })).toEqual([]);
+    (await runtime.followLogs(id, {}, () => undefined)).close();
     // Another workspace label and version: the Deployment, the Service and the token Secret are updated.
     await runtime.apply(specFor(id, viaGateway, { replicas: 1, gpu: 1, generation: 2, workspaceId: 2, version: 'v2' }));
     await runtime.pause(id);
@@ -233,11 +236,14 @@ describe('kubernetes runtime on the fake kube-apiserver', () => {
     const granted = new Set(KUBERNETES_RBAC_NEEDS.map((n) => name(n.verb, n.apiGroup, n.resource)));
     // What the API server served (watches included; it logs failed requests without their verb) and what the
     // adapter sent (failures included).
-    const served = h.kube.requests.slice(from).filter((r) => r.resource).map((r) => `${r.verb} ${r.resource}`);
+    const served = h.kube.requests
+      .slice(from)
+      .filter((r) => r.resource)
+      .map((r) => `${r.verb} ${r.resource === 'pods' && r.path.endsWith('/log') ? 'pods/log' : r.resource}`);
     const sent = Object.keys(runtime.stats().calls).map((key) => {
       const [verb, path] = key.split(' ');
-      const [group, resource] = path.split('/');
-      return name(verb, group, resource);
+      const slash = path.indexOf('/');
+      return name(verb, path.slice(0, slash), path.slice(slash + 1));
     });
     const used = new Set([...served, ...sent]);
     expect([...used].filter((u) => !granted.has(u))).toEqual([]);

@@ -9,6 +9,7 @@ import type { EventBus } from '@remotegpu/bus';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import type { Store } from '@remotegpu/store';
 import type { AppDeps, Predictor } from './application/ports.js';
+import type { ReplicaLogSource } from './application/logs.use-case.js';
 import { bestEffortIntents, busIntentPublisher } from './events/bus-intents.js';
 import { createGateway } from './gateway.js';
 import type { GatewayServerSettings } from './gateway.config.js';
@@ -32,6 +33,8 @@ export interface GatewayServerOptions {
    * gateway answers them 404 like any unknown route: `endpoint_url` then points at the routers.
    */
   dataPlane?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Replica logs, when a runtime runs in this process (standalone); without it the logs routes answer 503. */
+  logs?: ReplicaLogSource;
 }
 
 export interface GatewayServer {
@@ -62,6 +65,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       allowPrivateHosts: settings.artifactAllowPrivateHosts,
     }),
     predictor: options.predictor,
+    ...(options.logs ? { logs: options.logs } : {}),
     intents: bestEffortIntents(busIntentPublisher(options.bus), logger.child({ component: 'intents' })),
     // The public URL depends on the bound port when PORT=0 (tests): fixed up after listen.
     publicUrl: settings.publicUrl ?? `http://localhost:${settings.port}`,

@@ -100,6 +100,11 @@ export async function startPlatform(
     metrics,
     ready: () => store.ping(),
     dataPlane: (req, res) => router.handle(req, res),
+    // The runtime is in this process: the logs routes read it directly.
+    logs: {
+      read: (serviceId, query) => runtime.logs(serviceId, query),
+      follow: (serviceId, query, onLine) => runtime.followLogs(serviceId, query, onLine),
+    },
   });
   const { url, port } = server;
   const adminToken = await signToken(secret, { sub: 'admin', admin: true, ttlSeconds: 30 * 86400 });

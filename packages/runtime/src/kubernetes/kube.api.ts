@@ -132,6 +132,16 @@ export class KubeApi {
     return this.track('list', '', 'pods', this.core.listNamespacedPod({ namespace: this.namespace, labelSelector }, this.options()));
   }
 
+  // pods/log: get (Runtime.logs); the text of one container, each line prefixed with its RFC 3339 timestamp.
+  readPodLog(name: string, container: string, options: { tailLines?: number; sinceSeconds?: number }): Promise<string> {
+    return this.track(
+      'get',
+      '',
+      'pods/log',
+      this.core.readNamespacedPodLog({ name, namespace: this.namespace, container, timestamps: true, ...options }, this.options()),
+    );
+  }
+
   // nodes (cluster-scoped, read only): capacity()
   listNodes(labelSelector: string | undefined): Promise<V1NodeList> {
     return this.track('list', '', 'nodes', this.core.listNode({ labelSelector }, this.options()));

@@ -7,6 +7,7 @@
  *   delete by the service's label (deletecollection).
  * - secrets: the same, for the per-service Secret holding the short-lived artifact token.
  * - pods: read only (list, watch): the ReplicaSets make and remove them; status comes from them.
+ * - pods/log (get): `Runtime.logs()` reads the replicas' output.
  * - nodes (cluster scope, list): `capacity()` sums the GPU nodes' allocatable `nvidia.com/gpu`.
  */
 export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -29,5 +30,6 @@ export const KUBERNETES_RBAC_NEEDS: readonly RbacNeed[] = Object.freeze([
   ...needs('', 'services', 'namespace', ['get', 'list', 'watch', 'create', 'update', 'deletecollection']),
   ...needs('', 'secrets', 'namespace', ['get', 'list', 'watch', 'create', 'update', 'deletecollection']),
   ...needs('', 'pods', 'namespace', ['list', 'watch']),
+  ...needs('', 'pods/log', 'namespace', ['get']),
   ...needs('', 'nodes', 'cluster', ['list']),
 ]);

@@ -1,5 +1,14 @@
 import type { KubernetesObject, V1Deployment, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
-import type { Runtime, RuntimeCapacity, RuntimeObservation, RuntimeServiceSpec } from '../runtime.port.js';
+import type {
+  ReplicaLogFollow,
+  ReplicaLogLine,
+  ReplicaLogQuery,
+  Runtime,
+  RuntimeCapacity,
+  RuntimeObservation,
+  RuntimeServiceSpec,
+} from '../runtime.port.js';
+import { followPodLogs, readPodLogs } from './kubernetes.logs.js';
 import { KubeApi, loadKubeConfig, statusOf } from './kube.api.js';
 import { ResourceCache, type CacheEvent } from './kube.cache.js';
 import {
@@ -174,6 +183,20 @@ export class KubernetesRuntime implements Runtime {
     const { caches } = this.running();
     const deployment = caches.deployments.get(serviceId, deploymentName(serviceId));
     return observationOf(serviceId, deployment, caches.pods.forService(serviceId), { crashLoopRestarts: this.options.crashLoopRestarts });
+  }
+
+  async logs(serviceId: string, query: ReplicaLogQuery): Promise<ReplicaLogLine[]> {
+    const { api, caches } = this.running();
+    return readPodLogs(api, this.podNames(caches, serviceId), query);
+  }
+
+  async followLogs(serviceId: string, query: ReplicaLogQuery, onLine: (line: ReplicaLogLine) => void): Promise<ReplicaLogFollow> {
+    const { api, caches } = this.running();
+    return followPodLogs(api, () => this.podNames(caches, serviceId), query, onLine);
+  }
+
+  private podNames(caches: Caches, serviceId: string): string[] {
+    return caches.pods.forService(serviceId).map((pod) => pod.metadata?.name ?? '').filter((name) => name !== '');
   }
 
   async services(): Promise<string[]> {

@@ -1,4 +1,9 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type {
+  ReplicaLogFollow,
+  ReplicaLogLine,
+  ReplicaLogQuery,
   Runtime,
   RuntimeCapacity,
   RuntimeObservation,
@@ -9,6 +14,7 @@ import { resolveOptions, type LocalRuntimeOptions, type ResolvedLocalRuntimeOpti
 import { ReplicaRegistry } from './replica.registry.js';
 import { ReplicaWorkdirs } from './replica.workdir.js';
 import { ServiceController } from './service.controller.js';
+import { DEFAULT_LOG_LIMITS, ServiceLogBook } from './replica.logs.js';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -28,6 +34,9 @@ export class LocalRuntime implements Runtime {
   private readonly workdirs: ReplicaWorkdirs;
   private readonly controllers = new Map<string, ServiceController>();
   private readonly listeners = new Set<(serviceId: string) => void>();
+  /** Kept past a controller (a stopped service's last lines stay readable) until the service is removed. */
+  private readonly logBooks = new Map<string, ServiceLogBook>();
+  private readonly discardLogsWhenGone = new Set<string>();
   private allocator: GpuAllocator | null = null;
   private state: State = 'new';
   private starting: Promise<void> | null = null;
@@ -46,6 +55,8 @@ export class LocalRuntime implements Runtime {
     this.starting ??= (async () => {
       const killed = await this.registry.killOrphans();
       await this.workdirs.removeAll();
+      // A previous run's log files: nothing serves them any more, and keeping them would grow the disk forever.
+      await rm(join(this.options.stateDir, 'logs'), { recursive: true, force: true });
       const gpus = this.options.gpus ?? (await detectGpuCount());
       this.allocator = new GpuAllocator(gpus);
       this.state = 'running';
@@ -58,6 +69,7 @@ export class LocalRuntime implements Runtime {
     const allocator = this.running();
     validateSpec(spec);
     let controller = this.controllers.get(spec.serviceId);
+    this.discardLogsWhenGone.delete(spec.serviceId);
     if (!controller) {
       controller = this.newController(spec.serviceId, allocator);
       this.controllers.set(spec.serviceId, controller);
@@ -68,12 +80,27 @@ export class LocalRuntime implements Runtime {
   /** Starts the termination and returns; `observe` shows the replicas terminating until they are gone. */
   async remove(serviceId: string): Promise<void> {
     if (this.state !== 'stopping') this.running();
+    const controller = this.controllers.get(serviceId);
+    if (controller) {
+      this.discardLogsWhenGone.add(serviceId);
+      controller.remove();
+    } else {
+      this.discardLogs(serviceId);
+    }
+  }
+
+  /** Replicas are processes: a stopped service keeps nothing here but its replicas' last log lines. */
+  async pause(serviceId: string): Promise<void> {
+    if (this.state !== 'stopping') this.running();
     this.controllers.get(serviceId)?.remove();
   }
 
-  /** Replicas are processes: a stopped service keeps nothing here, so pausing is removing. */
-  pause(serviceId: string): Promise<void> {
-    return this.remove(serviceId);
+  async logs(serviceId: string, query: ReplicaLogQuery): Promise<ReplicaLogLine[]> {
+    return this.logBooks.get(serviceId)?.read(query) ?? [];
+  }
+
+  async followLogs(serviceId: string, query: ReplicaLogQuery, onLine: (line: ReplicaLogLine) => void): Promise<ReplicaLogFollow> {
+    return this.logBook(serviceId).follow(query, onLine);
   }
 
   async observe(serviceId: string): Promise<RuntimeObservation> {
@@ -125,17 +152,33 @@ export class LocalRuntime implements Runtime {
       allocator,
       registry: this.registry,
       workdirs: this.workdirs,
+      logs: this.logBook(serviceId),
       changed: () => this.notify(serviceId),
       gpusReleased: () => this.scheduleSoon(),
       gone: () => {
         if (this.controllers.get(serviceId) === controller) {
           this.controllers.delete(serviceId);
+          if (this.discardLogsWhenGone.delete(serviceId)) this.discardLogs(serviceId);
           this.notify(serviceId);
         }
         if (this.controllers.size === 0) this.onEmpty?.();
       },
     });
     return controller;
+  }
+
+  private logBook(serviceId: string): ServiceLogBook {
+    let book = this.logBooks.get(serviceId);
+    if (!book) {
+      book = new ServiceLogBook(this.options.stateDir, serviceId, DEFAULT_LOG_LIMITS, this.options.logger.child({ serviceId }));
+      this.logBooks.set(serviceId, book);
+    }
+    return book;
+  }
+
+  private discardLogs(serviceId: string): void {
+    this.logBooks.get(serviceId)?.discard();
+    this.logBooks.delete(serviceId);
   }
 
   private notify(serviceId: string): void {

@@ -34,6 +34,8 @@ export interface ReplicaProcessOptions {
   logger: Logger;
   onListening(info: { port: number; device: string | null }): void;
   onReady(url: string): void;
+  /** Every line the process writes, before any rate limit (the caller bounds what it keeps). */
+  onOutput?(stream: 'stdout' | 'stderr', line: string): void;
   /** Called once, after the process exited and its output was read. */
   onExit(exit: ReplicaExit): void;
 }
@@ -69,7 +71,10 @@ export class ReplicaProcess {
     this.pid = this.child.pid ?? null;
     // Writing is never done, but a closed pipe still reports EPIPE here; it must not crash the platform.
     this.child.stdin?.on('error', () => undefined);
-    readLines(this.child.stdout, (line) => this.onStdout(line));
+    readLines(this.child.stdout, (line) => {
+      options.onOutput?.('stdout', line);
+      this.onStdout(line);
+    });
     const logStderr = rateLimited(STDERR_LINES_PER_SECOND, (line, dropped) => {
       if (dropped) options.logger.warn({ dropped }, 'replica stderr lines dropped (too many per second)');
       options.logger.info({ stream: 'stderr', line }, 'replica output');
@@ -77,6 +82,7 @@ export class ReplicaProcess {
     readLines(this.child.stderr, (line) => {
       // Kept whatever the rate limit does: it is what a crash message quotes.
       if (line.trim()) this.lastStderrLine = line.trim();
+      options.onOutput?.('stderr', line);
       logStderr(line);
     });
     this.child.once('error', (err) => {

@@ -10,6 +10,7 @@ import type { ReplicaWorkdirs } from './replica.workdir.js';
 import { planRollout } from './rollout.plan.js';
 import { newReplica, toObservation, type Replica } from './replica.state.js';
 import { conditionOf } from './service.condition.js';
+import type { ServiceLogBook } from './replica.logs.js';
 
 export interface ServiceControllerDeps {
   serviceId: string;
@@ -17,6 +18,8 @@ export interface ServiceControllerDeps {
   allocator: GpuAllocator;
   registry: ReplicaRegistry;
   workdirs: ReplicaWorkdirs;
+  /** Where the replicas' output goes (`Runtime.logs()`). */
+  logs: ServiceLogBook;
   /** The observation may have changed. */
   changed(): void;
   /** GPUs went back to the pool: pending replicas (of any service) may start now. */
@@ -171,6 +174,7 @@ export class ServiceController {
         replica.device = device;
         this.refresh();
       },
+      onOutput: (stream, line) => this.deps.logs.append(replica.id, stream, line),
       onReady: (url) => this.onReady(replica, proc, url),
       onExit: (exit) => this.onExit(replica, proc, exit),
     });
@@ -245,6 +249,7 @@ export class ServiceController {
 
   private drop(replica: Replica): void {
     this.replicas = this.replicas.filter((r) => r !== replica);
+    this.deps.logs.exited(replica.id);
     this.deps.workdirs.remove(replica.id).catch((err: unknown) => {
       this.logger.warn({ err, replicaId: replica.id }, 'could not remove the replica directory');
     });

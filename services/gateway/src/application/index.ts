@@ -5,3 +5,4 @@ export * from './models.use-cases.js';
 export * from './predict.use-case.js';
 export * from './idempotency.js';
 export * from './models.delete.js';
+export * from './logs.use-case.js';

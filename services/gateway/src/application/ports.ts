@@ -1,5 +1,6 @@
 import type { InferenceService, Language, Preprocessing, TensorSpec } from '@remotegpu/core';
 import type { Store } from '@remotegpu/store';
+import type { ReplicaLogSource } from './logs.use-case.js';
 
 export interface Prediction {
   class: string;
@@ -69,6 +70,8 @@ export interface IntentPublisher {
 
 export interface AppDeps {
   store: Store;
+  /** Replica logs (`GET …/logs`); absent where this process holds no runtime (the distributed gateway). */
+  logs?: ReplicaLogSource;
   artifacts: ArtifactIngest;
   predictor: Predictor;
   intents: IntentPublisher;

@@ -2,13 +2,14 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from './graphql-js.js';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { StatusFanout } from '../events/status-fanout.js';
+import { LogsResolver } from './logs.resolver.js';
 import { ModelResolver } from './model.resolver.js';
 import { PredictResolver } from './predict.resolver.js';
 import { InferenceServiceResolver } from './service.resolver.js';
 import { StatusSubscriptionResolver } from './status.subscription.js';
 
 /** Every resolver class of the API. */
-const RESOLVERS = [InferenceServiceResolver, ModelResolver, PredictResolver, StatusSubscriptionResolver] as const;
+const RESOLVERS = [InferenceServiceResolver, ModelResolver, PredictResolver, StatusSubscriptionResolver, LogsResolver] as const;
 
 export interface GatewaySchemaOptions {
   /**

@@ -12,6 +12,7 @@ import { consoleRoutes } from '../console/console.routes.js';
 import { artifactRoutes } from './artifact.routes.js';
 import { modelRoutes } from './model.routes.js';
 import { serviceRoutes } from './service.routes.js';
+import { LogStreams, logsRoutes } from './logs.routes.js';
 
 export interface RestExtras {
   graphql: RequestHandler | RequestHandler[];
@@ -21,7 +22,8 @@ export interface RestExtras {
  * Installs the HTTP surface in order: request id + access log, metrics, the three unauthenticated
  * probes, GraphQL, the authenticated /api/v1 routes, then the 404 and the one error mapper.
  */
-export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras): void {
+export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras): LogStreams {
+  const logStreams = new LogStreams();
   app.use(requestContext(ctx.logger));
   app.use(httpMetrics(ctx.metrics));
   app.use(healthRoutes({ ready: ctx.ready, metrics: ctx.metrics, logger: ctx.logger }));
@@ -31,10 +33,12 @@ export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras):
   app.use(consoleRoutes());
   // Before the user routes: it takes artifact tokens only (replicas), and user tokens open nothing there.
   app.use('/api/v1/artifacts', artifactRoutes({ store: ctx.deps.store, tokens: ctx.artifactTokens, logger: ctx.logger }));
-  app.use('/api/v1', apiV1(ctx));
+  app.use('/api/v1', apiV1(ctx, logStreams));
   app.use(methodNotAllowed(app.router));
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.logger));
+  // Follow streams (replica logs) hold their response open: the gateway's stop ends them.
+  return logStreams;
 }
 
 /**
@@ -56,7 +60,7 @@ const apiIndex: RequestHandler = (_req, res) => {
   });
 };
 
-function apiV1(ctx: GatewayContext): Router {
+function apiV1(ctx: GatewayContext, logStreams: LogStreams): Router {
   const api = Router();
   api.use(recordRouteBase);
   // Authentication comes before the body is read, so an anonymous caller cannot make us parse megabytes.
@@ -66,6 +70,7 @@ function apiV1(ctx: GatewayContext): Router {
     res.status(200).json({ links: { inference_services: '/api/v1/inference/services', models: '/api/v1/models' } });
   });
   api.use(serviceRoutes(ctx.deps));
+  api.use(logsRoutes(ctx.deps, logStreams));
   api.use(
     modelRoutes(ctx.deps, {
       uploadDir: ctx.uploadDir,

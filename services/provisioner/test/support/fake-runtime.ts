@@ -1,4 +1,6 @@
 import type {
+  ReplicaLogFollow,
+  ReplicaLogLine,
   ReplicaObservation,
   Runtime,
   RuntimeCapacity,
@@ -98,6 +100,15 @@ export class FakeRuntime implements Runtime {
   async observe(serviceId: string): Promise<RuntimeObservation> {
     this.calls.observe += 1;
     return this.snapshot(serviceId);
+  }
+
+  /** The provisioner never reads logs; the gateway does, from a real runtime. */
+  async logs(): Promise<ReplicaLogLine[]> {
+    return [];
+  }
+
+  async followLogs(): Promise<ReplicaLogFollow> {
+    return { close: () => undefined };
   }
 
   async services(): Promise<string[]> {
