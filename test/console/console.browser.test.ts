@@ -125,6 +125,13 @@ describe('web console in chromium (real platform)', () => {
     const row = page.locator(`tr[data-service-id="${id}"]`);
     await expect.poll(() => row.locator('[data-ready]').textContent()).toBe('2/2');
     await shot(page, 'services');
+    // Filters: a name that matches nothing empties the list, the status filter keeps the running service.
+    await page.getByLabel('按名称筛选').fill('no-such-service');
+    await expect.poll(() => row.count()).toBe(0);
+    await page.getByLabel('按名称筛选').fill('colours');
+    await page.getByLabel('按状态筛选').selectOption('running');
+    await expect.poll(() => row.count()).toBe(1);
+    await page.getByLabel('按状态筛选').selectOption('');
     const stopped = await fetch(`${platform.url}/api/v1/inference/services/${id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(stopped.status).toBe(200);
     await expect.poll(() => row.locator('[data-status]').getAttribute('data-status'), { timeout: 20_000 }).toBe('stopped');

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { gql } from './api.client';
-import { t } from './i18n';
+import { statusLabel, t } from './i18n';
 import { watchStatuses } from './live.client';
 import { ErrorBox, StatusBadge, formatTime } from './ui';
 
@@ -22,7 +22,11 @@ const QUERY = `query Services($page: Int, $pageSize: Int, $name: String, $status
 }`;
 
 const STATUSES = ['creating', 'running', 'updating', 'stopping', 'stopped', 'failed'];
-const PAGE_SIZE = 50;
+const PAGE_SIZES = ['20', '50', '100', 'all'] as const;
+/** "all" reads the pages of 100 (the API's cap) concurrently, up to this many services. */
+const ALL_CAP = 5000;
+
+type ServicePage = { inferenceServices: { items: Row[]; pagination: { total: number; totalPages: number } } };
 
 /**
  * The list comes from one GraphQL query; then status and ready/desired replicas change in place from the
@@ -36,24 +40,42 @@ export function ServicesPage(props: { onLive: (live: boolean) => void }) {
   const [name, setName] = useState('');
   const [status, setStatus] = useState('');
   const [error, setError] = useState<unknown>(null);
+  // `#/services?size=all` opens with that page size (a link can keep it; the benchmark uses it).
+  const [pageSize, setPageSize] = useState<(typeof PAGE_SIZES)[number]>(() => {
+    const asked = new URLSearchParams(location.hash.split('?')[1] ?? '').get('size');
+    return PAGE_SIZES.find((n) => n === asked) ?? '50';
+  });
   const [reload, setReload] = useState(0);
   const rowsRef = useRef<Row[] | null>(null);
   rowsRef.current = rows;
 
   useEffect(() => {
     let cancelled = false;
-    const vars = { page, pageSize: PAGE_SIZE, name: name.trim() || null, status: status ? status.toUpperCase() : null };
-    gql<{ inferenceServices: { items: Row[]; pagination: { total: number; totalPages: number } } }>(QUERY, vars)
+    const filters = { name: name.trim() || null, status: status ? status.toUpperCase() : null };
+    const load = async (): Promise<{ items: Row[]; total: number; pages: number }> => {
+      if (pageSize !== 'all') {
+        const d = await gql<ServicePage>(QUERY, { ...filters, page, pageSize: Number(pageSize) });
+        return { items: d.inferenceServices.items, total: d.inferenceServices.pagination.total, pages: d.inferenceServices.pagination.totalPages };
+      }
+      const first = await gql<ServicePage>(QUERY, { ...filters, page: 1, pageSize: 100 });
+      const pageCount = Math.min(first.inferenceServices.pagination.totalPages, ALL_CAP / 100);
+      const rest = await Promise.all(
+        Array.from({ length: Math.max(0, pageCount - 1) }, (_v, i) => gql<ServicePage>(QUERY, { ...filters, page: i + 2, pageSize: 100 })),
+      );
+      const items = [first, ...rest].flatMap((d) => d.inferenceServices.items);
+      return { items, total: first.inferenceServices.pagination.total, pages: 1 };
+    };
+    load()
       .then((d) => {
         if (cancelled) return;
-        setRows(d.inferenceServices.items.map((r) => ({ ...r, status: r.status.toLowerCase() })));
-        setTotal(d.inferenceServices.pagination.total);
-        setPages(d.inferenceServices.pagination.totalPages);
+        setRows(d.items.map((r) => ({ ...r, status: r.status.toLowerCase() })));
+        setTotal(d.total);
+        setPages(d.pages);
         setError(null);
       })
       .catch((err: unknown) => !cancelled && setError(err));
     return () => void (cancelled = true);
-  }, [page, name, status, reload]);
+  }, [page, pageSize, name, status, reload]);
 
   useEffect(() => {
     let refetch: ReturnType<typeof setTimeout> | undefined;
@@ -83,7 +105,13 @@ export function ServicesPage(props: { onLive: (live: boolean) => void }) {
           {t('filterStatus')}
           <select name="status" value={status} onChange={(e) => { setStatus(e.currentTarget.value); setPage(1); }}>
             <option value="">{t('all')}</option>
-            {STATUSES.map((s) => <option value={s}>{s}</option>)}
+            {STATUSES.map((s) => <option value={s}>{statusLabel(s)}</option>)}
+          </select>
+        </label>
+        <label>
+          {t('pageSize')}
+          <select name="page_size" value={pageSize} onChange={(e) => { setPageSize(e.currentTarget.value as typeof pageSize); setPage(1); }}>
+            {PAGE_SIZES.map((n) => <option value={n}>{n === 'all' ? t('all') : n}</option>)}
           </select>
         </label>
       </div>
@@ -106,6 +134,7 @@ export function ServicesPage(props: { onLive: (live: boolean) => void }) {
           </tbody>
         </table>
       )}
+      <p class="count" data-total={total}>{t('shown', { shown: rows?.length ?? 0, total })}</p>
       <nav class="pager" aria-label="pagination">
         <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>{t('prev')}</button>
         <span>{t('page', { page, pages: Math.max(pages, 1), total })}</span>
