@@ -1,3 +1,4 @@
+import type { BatchingConfig } from './batching.js';
 import type { Framework } from './service.js';
 
 export const MODEL_TASKS = ['image-classification'] as const;
@@ -46,6 +47,8 @@ export interface ModelVersion {
   outputs: TensorSpec[];
   labels: string[];
   preprocessing: Preprocessing | null;
+  /** Dynamic batching of the replicas serving this version; absent: off (one model run per request). */
+  batching?: BatchingConfig;
   createdAt: string;
 }
 

@@ -1,4 +1,5 @@
 import type {
+  BatchingConfig,
   InferenceService,
   Model,
   ModelVersion,
@@ -114,4 +115,6 @@ export interface ModelRepository {
   delete(id: number): Promise<ModelVersion[] | null>;
   /** Removes one version's record; returns it, or null when there was none. */
   deleteVersion(modelId: number, version: string): Promise<ModelVersion | null>;
+  /** Sets (or with null removes) a version's dynamic batching; returns the version, or null when there is none. */
+  setVersionBatching(modelId: number, version: string, batching: BatchingConfig | null): Promise<ModelVersion | null>;
 }

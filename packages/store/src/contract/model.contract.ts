@@ -90,6 +90,24 @@ export function modelContract(h: StoreHolder): void {
       expect(await h.store.models.addVersion(v1)).toEqual(v1);
     });
 
+    it('stores a version\'s batching at upload and sets or removes it later (absent: off)', async () => {
+      const model = await create({ workspaceId: 5 });
+      const batching = { maxBatchSize: 16, maxQueueDelayMs: 5, preferredBatchSizes: [4, 8] };
+      const plain = versionFixture(model.id, { version: '1.0.0', createdAt: at(1) });
+      const batched = versionFixture(model.id, { version: '2.0.0', createdAt: at(2), batching });
+      expect(await h.store.models.addVersion(plain)).toEqual(plain);
+      expect(await h.store.models.addVersion(batched)).toEqual(batched);
+      expect((await h.store.models.getVersion(model.id, '1.0.0'))!.batching).toBeUndefined();
+      expect((await h.store.models.getVersion(model.id, '2.0.0'))!.batching).toEqual(batching);
+      const set = await h.store.models.setVersionBatching(model.id, '1.0.0', { ...batching, maxBatchSize: 32 });
+      expect(set).toEqual({ ...plain, batching: { ...batching, maxBatchSize: 32 } });
+      expect(await h.store.models.getVersion(model.id, '1.0.0')).toEqual(set);
+      const off = await h.store.models.setVersionBatching(model.id, '2.0.0', null);
+      expect(off).toEqual({ ...batched, batching: undefined });
+      expect('batching' in (await h.store.models.getVersion(model.id, '2.0.0'))!).toBe(false);
+      expect(await h.store.models.setVersionBatching(model.id, '9.9.9', null)).toBeNull();
+    });
+
     it('deletes a model with its versions, frees its name, and answers null the second time', async () => {
       const model = await create({ workspaceId: 4, name: 'Gone' });
       const other = await create({ workspaceId: 4 });

@@ -1,4 +1,4 @@
-import { errors, type Framework, type Model, type ModelTask, type ModelVersion } from '@remotegpu/core';
+import { errors, type BatchingConfig, type Framework, type Model, type ModelTask, type ModelVersion } from '@remotegpu/core';
 import type { ModelListFilter, ModelRepository, NewModel, Page } from '../store.port.js';
 import { nameKey, pageWindow } from '../store.keys.js';
 import { duplicateKeyFields, guarded } from './mongo.errors.js';
@@ -19,8 +19,9 @@ function toModel(doc: ModelDoc): Model {
 
 /** A stored version: every field as written, `createdAt` back to ISO text, the document's own `_id` left out. */
 function toVersion(doc: Record<string, unknown>): ModelVersion {
-  const { _id: _ignored, createdAt, ...fields } = doc;
-  return { ...(fields as Omit<ModelVersion, 'createdAt'>), createdAt: (createdAt as Date).toISOString() };
+  const { _id: _ignored, createdAt, batching, ...fields } = doc;
+  // Batching off is stored as no field (documents written before batching existed have none either).
+  return { ...(fields as Omit<ModelVersion, 'createdAt'>), ...(batching ? { batching: batching as BatchingConfig } : {}), createdAt: (createdAt as Date).toISOString() };
 }
 
 export class MongoModelRepository implements ModelRepository {
@@ -115,6 +116,14 @@ export class MongoModelRepository implements ModelRepository {
       await this.m.modelVersions.deleteMany({ modelId: id });
       await this.m.models.deleteOne({ _id: id });
       return versions;
+    });
+  }
+
+  setVersionBatching(modelId: number, version: string, batching: BatchingConfig | null): Promise<ModelVersion | null> {
+    return guarded(async () => {
+      const update = batching ? { $set: { batching } } : { $unset: { batching: 1 } };
+      const doc = await this.m.modelVersions.findOneAndUpdate({ modelId, version }, update, { new: true }).lean<Record<string, unknown>>();
+      return doc ? toVersion(doc) : null;
     });
   }
 

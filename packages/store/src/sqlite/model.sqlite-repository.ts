@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { errors, type Framework, type Model, type ModelTask, type ModelVersion, type Preprocessing, type TensorSpec } from '@remotegpu/core';
+import { errors, type BatchingConfig, type Framework, type Model, type ModelTask, type ModelVersion, type Preprocessing, type TensorSpec } from '@remotegpu/core';
 import type { ModelListFilter, ModelRepository, NewModel, Page } from '../store.port.js';
 import { isForeignKeyViolation, isPrimaryKeyViolation, isUniqueViolation, nameKey, pageWindow } from './sqlite.helpers.js';
 
@@ -26,12 +26,13 @@ interface VersionRow {
   outputs: string;
   labels: string;
   preprocessing: string | null;
+  batching: string | null;
   created_at: string;
 }
 
 const MODEL_COLUMNS = 'id, workspace_id, name, framework, task, description, created_at, updated_at';
 const VERSION_COLUMNS =
-  'model_id, version, format, artifact_path, source, size_bytes, sha256, inputs, outputs, labels, preprocessing, created_at';
+  'model_id, version, format, artifact_path, source, size_bytes, sha256, inputs, outputs, labels, preprocessing, batching, created_at';
 
 function toModel(row: ModelRow): Model {
   return {
@@ -59,6 +60,7 @@ function toVersion(row: VersionRow): ModelVersion {
     outputs: JSON.parse(row.outputs) as TensorSpec[],
     labels: JSON.parse(row.labels) as string[],
     preprocessing: row.preprocessing === null ? null : (JSON.parse(row.preprocessing) as Preprocessing),
+    ...(row.batching === null ? {} : { batching: JSON.parse(row.batching) as BatchingConfig }),
     createdAt: row.created_at,
   };
 }
@@ -75,6 +77,7 @@ export class SqliteModelRepository implements ModelRepository {
   private readonly removeModel: Database.Statement<[number]>;
   private readonly removeVersions: Database.Statement<[number]>;
   private readonly removeVersion: Database.Statement<[number, string], VersionRow>;
+  private readonly updateBatching: Database.Statement<[string | null, number, string], VersionRow>;
   private readonly deleteTx: Database.Transaction<(id: number) => ModelVersion[] | null>;
 
   constructor(private readonly db: Database.Database) {
@@ -84,13 +87,14 @@ export class SqliteModelRepository implements ModelRepository {
     );
     this.selectModel = db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE id = ?`);
     this.insertVersion = db.prepare(
-      `INSERT INTO model_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${VERSION_COLUMNS}`,
+      `INSERT INTO model_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${VERSION_COLUMNS}`,
     );
     this.selectVersion = db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = ? AND version = ?`);
     this.selectVersions = db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = ? ORDER BY created_at, rowid`);
     this.removeModel = db.prepare('DELETE FROM models WHERE id = ?');
     this.removeVersions = db.prepare('DELETE FROM model_versions WHERE model_id = ?');
     this.removeVersion = db.prepare(`DELETE FROM model_versions WHERE model_id = ? AND version = ? RETURNING ${VERSION_COLUMNS}`);
+    this.updateBatching = db.prepare(`UPDATE model_versions SET batching = ? WHERE model_id = ? AND version = ? RETURNING ${VERSION_COLUMNS}`);
     // Versions first: they reference the model (foreign key).
     this.deleteTx = db.transaction((id: number) => {
       if (!this.selectModel.get(id)) return null;
@@ -171,6 +175,7 @@ export class SqliteModelRepository implements ModelRepository {
           JSON.stringify(v.outputs),
           JSON.stringify(v.labels),
           v.preprocessing === null ? null : JSON.stringify(v.preprocessing),
+          v.batching ? JSON.stringify(v.batching) : null,
           v.createdAt,
         )!,
       );
@@ -196,6 +201,11 @@ export class SqliteModelRepository implements ModelRepository {
 
   async deleteVersion(modelId: number, version: string): Promise<ModelVersion | null> {
     const row = this.removeVersion.get(modelId, version);
+    return row ? toVersion(row) : null;
+  }
+
+  async setVersionBatching(modelId: number, version: string, batching: BatchingConfig | null): Promise<ModelVersion | null> {
+    const row = this.updateBatching.get(batching ? JSON.stringify(batching) : null, modelId, version);
     return row ? toVersion(row) : null;
   }
 }

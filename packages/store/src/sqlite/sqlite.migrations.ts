@@ -111,6 +111,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX services_live_model ON services (model_id, model_version) WHERE deleted_at IS NULL;
   `,
+  // 5: a version's dynamic batching (JSON {maxBatchSize, maxQueueDelayMs, preferredBatchSizes}); NULL: off.
+  `
+  ALTER TABLE model_versions ADD COLUMN batching TEXT;
+  `,
 ];
 
 /**
