@@ -52,9 +52,13 @@ async function openPage(): Promise<{ page: Page; offsite: string[]; problems: st
   return { page, offsite, problems, close: () => context.close() };
 }
 
+/** The page's DOM as the callbacks below see it (the test's own TS lib has no DOM types). */
+interface PageDom {
+  document: { querySelector(selector: string): { CodeMirror?: { getValue(): string; setValue(value: string): void } } | null };
+}
+
 /** GraphiQL 3 edits with CodeMirror 5; its API is how a test sets and reads editor text reliably. */
-const editorText = (page: Page, selector: string) =>
-  page.evaluate((sel) => (document.querySelector(sel) as unknown as { CodeMirror: { getValue(): string } }).CodeMirror.getValue(), selector);
+const editorText = (page: Page, selector: string) => page.evaluate((sel) => (globalThis as unknown as PageDom).document.querySelector(sel)?.CodeMirror?.getValue() ?? '', selector);
 
 describe('GraphQL explorer at /graphql', () => {
   it('runs a query with the token typed into its token field, loading nothing from off the platform', { timeout: 45_000 }, async () => {
@@ -69,16 +73,10 @@ describe('GraphQL explorer at /graphql', () => {
       await page.waitForSelector('#token-state:has-text("token set")');
       const editor = '.graphiql-query-editor .CodeMirror';
       await page.waitForSelector(editor);
-      await page.evaluate(
-        (sel) => (document.querySelector(sel) as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue('{ inferenceServices { items { id } } }'),
-        editor,
-      );
+      await page.evaluate((sel) => (globalThis as unknown as PageDom).document.querySelector(sel)?.CodeMirror?.setValue('{ inferenceServices { items { id } } }'), editor);
       await page.click('.graphiql-execute-button');
       const response = '.graphiql-response .CodeMirror';
-      await page.waitForFunction((sel) => {
-        const cm = (document.querySelector(sel) as unknown as { CodeMirror?: { getValue(): string } } | null)?.CodeMirror;
-        return !!cm && cm.getValue().includes('inferenceServices');
-      }, response);
+      await page.waitForFunction((sel) => ((globalThis as unknown as PageDom).document.querySelector(sel)?.CodeMirror?.getValue() ?? '').includes('inferenceServices'), response);
       const result = JSON.parse(await editorText(page, response)) as { data?: { inferenceServices: { items: { id: string }[] } }; errors?: unknown };
       expect(result.errors).toBeUndefined();
       expect(result.data?.inferenceServices.items).toEqual([{ id: serviceId }]);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -41,6 +42,8 @@ export interface GatewayServer {
   url: string;
   port: number;
   deps: AppDeps;
+  /** The Express app (tests read its router to check the OpenAPI document covers every route). */
+  app: Express;
   /** Stops taking requests (Apollo drains in-flight ones), closes the subscription sockets and the HTTP server. */
   stop(): Promise<void>;
 }
@@ -111,6 +114,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     url,
     port,
     deps,
+    app: gateway.app,
     stop() {
       stopping ??= (async () => {
         await gateway.stop();

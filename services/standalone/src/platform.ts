@@ -7,7 +7,7 @@ import { connectBus, type EventBus } from '@remotegpu/bus';
 import { createRuntime, type LocalRuntimeOptions, type Runtime } from '@remotegpu/runtime';
 import { Provisioner } from '@remotegpu/provisioner';
 import { createRouter } from '@remotegpu/router';
-import { artifactTokenVerifier, hs256Verifier, signToken, startGatewayServer } from '@remotegpu/gateway';
+import { artifactTokenVerifier, hs256Verifier, signToken, startGatewayServer, type GatewayServer } from '@remotegpu/gateway';
 import type { StandaloneConfig } from './config.js';
 import { loadOrCreateSecret } from './secret.js';
 import { modelServerEntry } from './model-server-entry.js';
@@ -22,6 +22,8 @@ export interface RunningPlatform {
   bus: EventBus;
   runtime: Runtime;
   provisioner: Provisioner;
+  /** The gateway's Express app (the OpenAPI contract test walks its routes). */
+  app: GatewayServer['app'];
   stop(): Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export async function startPlatform(
     bus,
     runtime,
     provisioner,
+    app: server.app,
     stop() {
       stopping ??= (async () => {
         // Stop taking requests first (Apollo's drain plugin waits for in-flight ones), then the control loop,

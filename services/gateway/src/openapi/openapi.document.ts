@@ -1,4 +1,5 @@
 import { QUERY_PARAMETERS, type JsonSchema } from '@remotegpu/core';
+import { LOG_TAIL_DEFAULT, LOG_TAIL_MAX } from '../application/logs.use-case.js';
 import { COMPONENT_SCHEMAS, envelopeOf, ref } from './openapi.schemas.js';
 
 /**
@@ -22,12 +23,20 @@ interface Operation {
   /** Component names of the body, by media type. */
   body?: Record<string, string>;
   /** Status → component name of the `data` in the success envelope, `null` for an envelope without data, or a raw response. */
-  ok: Record<number, string | null | { raw: string; schema?: JsonSchema; description: string }>;
+  ok: Record<number, string | null | { raw: string; schema?: JsonSchema; description: string; more?: Record<string, JsonSchema> }>;
   errors?: readonly number[];
   idempotent?: boolean;
 }
 
 const SERVICE = '/api/v1/inference/services/{id}';
+
+/** The logs route's query (application/logs.use-case.ts parseLogQuery reads these; bounds are its constants). */
+const LOG_QUERY = [
+  { name: 'replica', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,99}$', description: 'Only this replica of the service.' } },
+  { name: 'tail', schema: { type: 'integer', minimum: 1, maximum: LOG_TAIL_MAX, default: LOG_TAIL_DEFAULT, description: 'The last lines to answer (before following).' } },
+  { name: 'since', schema: { type: 'string', description: 'An RFC 3339 time, or a duration back from now such as 90s, 10m, 2h.' } },
+  { name: 'follow', schema: { type: 'boolean', default: false, description: 'true: keep the response open as text/event-stream.' } },
+] as const;
 const MODEL = '/api/v1/models/{model_id}';
 
 const OPERATIONS: readonly Operation[] = [
@@ -90,6 +99,23 @@ const OPERATIONS: readonly Operation[] = [
     body: { 'application/json': 'PredictRequest' },
     ok: { 200: 'PredictResponse' },
     errors: [400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504],
+  },
+  {
+    method: 'get',
+    path: `${SERVICE}/logs`,
+    operationId: 'serviceLogs',
+    summary: "The replicas' log lines; follow=true streams them (server-sent events)",
+    tag: 'Inference services',
+    query: LOG_QUERY,
+    ok: {
+      200: {
+        raw: 'application/json',
+        schema: envelopeOf(ref('LogLineList')),
+        description: 'The lines, oldest first. With follow=true: text/event-stream, the tail then each new line as `event: log` whose data is a LogLine, and a heartbeat comment every 15 s.',
+        more: { 'text/event-stream': { type: 'string', description: 'Server-sent events: `event: log` / `data: <LogLine JSON>`.' } },
+      },
+    },
+    errors: [400, 401, 404, 503],
   },
   { method: 'post', path: '/api/v1/models', operationId: 'createModel', summary: 'Register a model', tag: 'Models', body: { 'application/json': 'CreateModelRequest' }, ok: { 201: 'Model' }, errors: [400, 401, 403, 409, 415] },
   { method: 'get', path: '/api/v1/models', operationId: 'listModels', summary: 'List models', tag: 'Models', query: QUERY_PARAMETERS.modelList, ok: { 200: 'ModelPage' }, errors: [400, 401, 403] },
@@ -161,7 +187,12 @@ function operationObject(op: Operation): JsonSchema {
   for (const [code, answer] of Object.entries(op.ok)) {
     if (answer === null) responses[code] = { description: 'Done.', content: { 'application/json': { schema: envelopeOf() } } };
     else if (typeof answer === 'string') responses[code] = { description: 'Success.', content: { 'application/json': { schema: envelopeOf(ref(answer)) } } };
-    else responses[code] = answer.raw ? { description: answer.description, content: { [answer.raw]: { schema: answer.schema ?? {} } } } : { description: answer.description };
+    else if (!answer.raw) responses[code] = { description: answer.description };
+    else {
+      const content: Record<string, JsonSchema> = { [answer.raw]: { schema: answer.schema ?? {} } };
+      for (const [type, schema] of Object.entries(answer.more ?? {})) content[type] = { schema };
+      responses[code] = { description: answer.description, content };
+    }
   }
   for (const code of op.errors ?? []) responses[String(code)] = { $ref: `#/components/responses/Error${code}` };
   responses.default = { $ref: '#/components/responses/Error' };

@@ -109,6 +109,13 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   Prediction: closed({ class: { type: 'string' }, confidence: { type: 'number', minimum: 0, maximum: 1 } }),
   PredictResponse: closed({ predictions: { type: 'array', items: ref('Prediction') } }),
   TensorSpec: tensor,
+  LogLine: closed({
+    replica: { type: 'string' },
+    at: timestamp,
+    stream: { type: 'string', enum: ['stdout', 'stderr'] },
+    line: { type: 'string' },
+  }),
+  LogLineList: closed({ items: { type: 'array', items: ref('LogLine') } }),
   Model: closed(model),
   ModelVersion: closed({
     model_id: FIELD_SCHEMAS.id,
