@@ -65,7 +65,7 @@ describe('web console in chromium (real platform)', () => {
     return (await page.evaluate('window.__noReload === true')) === true;
   }
 
-  it('signs in (401 told clearly), registers and uploads a model, creates, watches, predicts, scales, stops and deletes — in Chinese', async () => {
+  it('signs in (401 told clearly), registers and uploads a model, creates, watches, predicts, reads and follows logs, scales, filters, stops and deletes — in Chinese', async () => {
     const page = await newPage();
     await page.goto(`${platform.url}/console/`);
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
@@ -112,6 +112,24 @@ describe('web console in chromium (real platform)', () => {
     await page.locator('#predict-image').setInputFiles(redFile);
     await expect.poll(() => page.locator('.bars li').first().getAttribute('data-class')).toBe('red');
 
+    // Logs: the replica's start line on refresh; following, a refused request made elsewhere shows up live.
+    const logs = page.locator('.logs pre');
+    await page.getByRole('button', { name: '刷新' }).click();
+    await expect.poll(() => logs.textContent()).toContain('listening');
+    await page.getByLabel('实时跟踪').check();
+    const svcId = (await page.locator('section[data-service-id]').getAttribute('data-service-id'))!;
+    await expect.poll(() => logs.textContent()).toContain('listening');
+    const endpoint = (await page.locator('.spec code').nth(1).textContent())!;
+    const refused = await fetch(`${endpoint}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { image: Buffer.from('not an image').toString('base64') } }),
+    });
+    expect(refused.status).toBe(400);
+    await expect.poll(() => logs.textContent(), { timeout: 10_000 }).toContain('request refused');
+    await page.getByLabel('实时跟踪').uncheck();
+    expect(svcId).toMatch(/^svc-/);
+
     // Scale to 2: the PATCH answers "updating"; 2/2 can only come from the subscription.
     await page.locator('#scale-replicas').fill('2');
     await page.getByRole('button', { name: '扩缩容' }).click();
@@ -146,14 +164,17 @@ describe('web console in chromium (real platform)', () => {
     await page.close();
   });
 
-  it('the same journey in English: the API answers in English too', async () => {
+  it('the same journey in English, signed in by keyboard: the API answers in English too; the unused model is deleted', async () => {
     const page = await newPage();
     const token = await platform.token({ sub: 'console-en', workspaces: [WS] });
     await page.goto(`${platform.url}/console/`);
     await page.getByRole('button', { name: 'English' }).click();
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard: from the language button, Tab reaches the token field; Enter submits.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('token');
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
     await page.locator('#services-title').waitFor();
 
     await page.getByRole('link', { name: 'Create service' }).click();
@@ -173,6 +194,13 @@ describe('web console in chromium (real platform)', () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.locator('#services-title').waitFor();
+
+    // The model, no longer used by a live service, can be deleted too.
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.locator('.model-list button').first().click();
+    await page.locator('[data-model-id]').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('.model-list button').count()).toBe(0);
     await page.close();
   });
 });

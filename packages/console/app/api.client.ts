@@ -30,7 +30,8 @@ export function whenUnauthorized(listener: UnauthorizedListener): void {
   onUnauthorized = listener;
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
+/** The token and language headers every call carries (also for the streamed logs, read without api()). */
+export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
   const token = getToken();
   return {
     'accept-language': getLang() === 'en' ? 'en' : 'zh-CN',
@@ -47,11 +48,11 @@ interface Envelope<T> {
 
 /** Calls /api/v1 and unwraps the envelope; a non-2xx answer throws ApiError with the API's own message. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: headers() };
+  const init: RequestInit = { method, headers: authHeaders() };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = headers({ 'content-type': 'application/json' });
+    init.headers = authHeaders({ 'content-type': 'application/json' });
   }
   const res = await fetch(`/api/v1${path}`, init);
   if (res.status === 204) return undefined as T;
@@ -74,7 +75,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch('/graphql', {
     method: 'POST',
-    headers: headers({ 'content-type': 'application/json' }),
+    headers: authHeaders({ 'content-type': 'application/json' }),
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json().catch(() => ({}))) as {

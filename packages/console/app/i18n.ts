@@ -17,7 +17,7 @@ const zh = {
   register: '注册模型', upload: '上传版本', file: 'ONNX 文件', dropHere: '拖放 .onnx 文件到此处，或点击选择',
   labels: '类别标签（每行一个）', preprocessing: '预处理（JSON，可选）', inputs: '输入', outputs: '输出', size: '大小',
   versions: '版本', uploaded: '版本已上传', noVersions: '暂无版本', back: '返回', reason: '原因',
-  logsUnavailable: '日志不可用', dropImage: '拖放图片到此处，或点击选择',
+  logsUnavailable: '日志不可用', follow: '实时跟踪', dropImage: '拖放图片到此处，或点击选择',
 };
 type Key = keyof typeof zh;
 const en: Record<Key, string> = {
@@ -36,7 +36,7 @@ const en: Record<Key, string> = {
   register: 'Register model', upload: 'Upload version', file: 'ONNX file', dropHere: 'Drop an .onnx file here, or click to choose',
   labels: 'Class labels (one per line)', preprocessing: 'Preprocessing (JSON, optional)', inputs: 'Inputs', outputs: 'Outputs', size: 'Size',
   versions: 'Versions', uploaded: 'Version uploaded', noVersions: 'No versions yet', back: 'Back', reason: 'Reason',
-  logsUnavailable: 'Logs unavailable', dropImage: 'Drop an image here, or click to choose',
+  logsUnavailable: 'Logs unavailable', follow: 'Follow', dropImage: 'Drop an image here, or click to choose',
 };
 
 export function t(key: Key, params: Record<string, string | number> = {}): string {

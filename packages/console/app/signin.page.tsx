@@ -29,8 +29,8 @@ export function SignInPage(props: { notice: string | null; onSignedIn: () => voi
     <form class="card signin" onSubmit={submit}>
       <h1>{t('signIn')}</h1>
       <Field id="token" label={t('token')}>
-        <textarea id="token" name="token" rows={4} value={token} aria-describedby="token-hint"
-          onInput={(e) => setValue(e.currentTarget.value)} />
+        <input id="token" name="token" type="password" autoComplete="off" spellcheck={false} autoFocus value={token}
+          aria-describedby="token-hint" onInput={(e) => setValue(e.currentTarget.value)} />
       </Field>
       <p class="hint" id="token-hint">{t('tokenHint')}</p>
       <ErrorBox error={error} />
