@@ -31,6 +31,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 COPY packages/auth/package.json packages/auth/
 COPY packages/bus/package.json packages/bus/
+COPY packages/console/package.json packages/console/
 COPY packages/core/package.json packages/core/
 COPY packages/http/package.json packages/http/
 COPY packages/process/package.json packages/process/
