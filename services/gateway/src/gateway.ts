@@ -11,6 +11,7 @@ import { StatusFanout } from './events/status-fanout.js';
 import { startStatusFeed } from './events/status-feed.js';
 import { catchUpFromStore, rememberStoredVersions } from './events/status-catch-up.js';
 import { registerStatusMetrics } from './events/status.metrics.js';
+import { registerServiceStatusMetrics } from './events/service-status.metrics.js';
 import { docsPages, graphqlExplorer, openApiDocument } from './openapi/docs.routes.js';
 import { buildOpenApiDocument } from './openapi/openapi.document.js';
 
@@ -68,6 +69,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.set('etag', false);
   const statusEvents = new StatusFanout();
   registerStatusMetrics(ctx.metrics, statusEvents);
+  registerServiceStatusMetrics(ctx.metrics, ctx.deps.store, ctx.logger.child({ component: 'metrics' }));
   const statusFeed = await startStatusFeed(ctx.bus, statusEvents);
   // After a broker reconnect, events may have been missed: re-read the store (DESIGN §2.1). The in-process bus
   // never reconnects.

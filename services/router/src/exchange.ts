@@ -27,6 +27,8 @@ export class Exchange implements Waiter {
   private retried = false;
   private staleSocketRetried = false;
   private sentAt = 0;
+  /** When the router took the request (queueing included in its duration). */
+  private readonly beganAt = performance.now();
   private upstreamStatus = 0;
 
   constructor(dispatcher: Dispatcher, route: ServiceRoute<Exchange>, request: ForwardRequest, sink: ExchangeSink) {
@@ -236,6 +238,7 @@ export class Exchange implements Waiter {
       this.timer = null;
     }
     this.route.metrics.outcome(outcome);
+    this.route.metrics.observeRequestSeconds((performance.now() - this.beganAt) / 1000);
     this.dispatcher.settled();
   }
 }

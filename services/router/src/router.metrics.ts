@@ -26,6 +26,10 @@ export class ServiceMetrics {
   readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   latencySum = 0;
   latencyCount = 0;
+  /** The same for the whole request as the router handled it: queue wait, retries and the upstream answer. */
+  readonly requestBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  requestSum = 0;
+  requestCount = 0;
 
   constructor(
     readonly serviceId: string,
@@ -42,6 +46,14 @@ export class ServiceMetrics {
     this.latencyBuckets[i] += 1;
     this.latencySum += seconds;
     this.latencyCount += 1;
+  }
+
+  observeRequestSeconds(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
+    this.requestBuckets[i] += 1;
+    this.requestSum += seconds;
+    this.requestCount += 1;
   }
 
   setQueueDepth(depth: number): void {
@@ -88,7 +100,17 @@ export class RouterMetrics {
         for (const metrics of services.values()) flushOutcomes(this, metrics);
       },
     });
-    registry.registerMetric(new LatencyHistogram(services) as unknown as Metric);
+    registry.registerMetric(
+      new LatencyHistogram(services, 'rgpu_router_upstream_duration_seconds', 'Time from sending a request to a replica until its answer was fully received', UPSTREAM) as unknown as Metric,
+    );
+    registry.registerMetric(
+      new LatencyHistogram(
+        services,
+        'rgpu_router_request_duration_seconds',
+        'Time from the router taking a data-plane request (REST and GraphQL predict included) until it was answered: queue wait, retries and the replica',
+        WHOLE_REQUEST,
+      ) as unknown as Metric,
+    );
     this.queueDepth = new Gauge({
       name: 'rgpu_router_queue_depth',
       help: 'Requests waiting for a free replica slot',
@@ -148,40 +170,69 @@ interface CollectedMetric {
   values: SampleValue[];
 }
 
+interface HistogramSlot {
+  buckets(m: ServiceMetrics): Float64Array;
+  sum(m: ServiceMetrics): number;
+  count(m: ServiceMetrics): number;
+  reset(m: ServiceMetrics): void;
+}
+
+const UPSTREAM: HistogramSlot = {
+  buckets: (m) => m.latencyBuckets,
+  sum: (m) => m.latencySum,
+  count: (m) => m.latencyCount,
+  reset: (m) => {
+    m.latencyBuckets.fill(0);
+    m.latencySum = 0;
+    m.latencyCount = 0;
+  },
+};
+
+const WHOLE_REQUEST: HistogramSlot = {
+  buckets: (m) => m.requestBuckets,
+  sum: (m) => m.requestSum,
+  count: (m) => m.requestCount,
+  reset: (m) => {
+    m.requestBuckets.fill(0);
+    m.requestSum = 0;
+    m.requestCount = 0;
+  },
+};
+
 /**
- * `rgpu_router_upstream_duration_seconds` as a registry entry of its own: prom-client's Registry only calls
- * `get()` (and `reset()`), so the buckets can live in the per-service objects the hot path already holds.
+ * A per-service histogram as a registry entry of its own: prom-client's Registry only calls `get()` (and
+ * `reset()`), so the buckets can live in the per-service objects the hot path already holds.
  */
 class LatencyHistogram {
-  readonly name = 'rgpu_router_upstream_duration_seconds';
-  readonly help = 'Time from sending a request to a replica until its answer was fully received';
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
 
-  constructor(private readonly services: ReadonlyMap<string, ServiceMetrics>) {}
+  constructor(
+    private readonly services: ReadonlyMap<string, ServiceMetrics>,
+    readonly name: string,
+    readonly help: string,
+    private readonly slot: HistogramSlot,
+  ) {}
 
   get(): CollectedMetric {
     const values: SampleValue[] = [];
     for (const metrics of this.services.values()) {
-      if (metrics.latencyCount === 0) continue;
+      if (this.slot.count(metrics) === 0) continue;
       const service = metrics.serviceId;
+      const buckets = this.slot.buckets(metrics);
       let cumulative = 0;
       for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
-        cumulative += metrics.latencyBuckets[i];
+        cumulative += buckets[i];
         const le = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf';
         values.push({ metricName: `${this.name}_bucket`, labels: { le, service }, value: cumulative });
       }
-      values.push({ metricName: `${this.name}_sum`, labels: { service }, value: metrics.latencySum });
-      values.push({ metricName: `${this.name}_count`, labels: { service }, value: metrics.latencyCount });
+      values.push({ metricName: `${this.name}_sum`, labels: { service }, value: this.slot.sum(metrics) });
+      values.push({ metricName: `${this.name}_count`, labels: { service }, value: this.slot.count(metrics) });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   reset(): void {
-    for (const metrics of this.services.values()) {
-      metrics.latencyBuckets.fill(0);
-      metrics.latencySum = 0;
-      metrics.latencyCount = 0;
-    }
+    for (const metrics of this.services.values()) this.slot.reset(metrics);
   }
 }
