@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { colorClassifierOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
+import { colorClassifierOnnx, signToken, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 
@@ -201,6 +201,16 @@ describe('web console in chromium (real platform)', () => {
     await page.locator('[data-model-id]').getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('.model-list button').count()).toBe(0);
+    await page.close();
+  });
+
+  it('a token that expires while the page is open signs out with the reason, without a click (socket closed 4403)', async () => {
+    const page = await newPage();
+    const token = await signToken(platform.secret, { sub: 'console-short', workspaces: [WS] }, { expiresInSeconds: 2 });
+    await signIn(page, token);
+    await page.locator('form.signin').waitFor({ timeout: 8_000 });
+    expect(await page.locator('form.signin [role=alert]').textContent()).toContain('令牌无效或已过期');
+    expect(await page.evaluate("sessionStorage.getItem('rgpu.token')")).toBeNull();
     await page.close();
   });
 });

@@ -29,6 +29,10 @@ let onUnauthorized: UnauthorizedListener = () => undefined;
 export function whenUnauthorized(listener: UnauthorizedListener): void {
   onUnauthorized = listener;
 }
+/** For callers outside api()/gql(): the graphql-ws socket closed 4401/4403 (token expired or refused). */
+export function signalUnauthorized(message: string): void {
+  onUnauthorized(message);
+}
 
 /** The token and language headers every call carries (also for the streamed logs, read without api()). */
 export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {

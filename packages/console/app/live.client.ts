@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import { signalUnauthorized } from './api.client';
 import { getToken } from './session.store';
 
 /** One status event of `inferenceServiceStatusChanged`, status lower-cased as REST writes it. */
@@ -26,10 +27,22 @@ function liveClient(onState: (live: boolean) => void): Client {
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
     connectionParams: () => ({ authorization: `Bearer ${getToken() ?? ''}` }),
     retryAttempts: Infinity,
-    shouldRetry: () => true,
-    on: { connected: () => onState(true), closed: () => onState(false) },
+    // 4401/4403: the gateway refused the token or it expired; retrying with it cannot help, signing in again can.
+    shouldRetry: (event) => !isAuthClose(event),
+    on: {
+      connected: () => onState(true),
+      closed: (event) => {
+        onState(false);
+        if (isAuthClose(event)) signalUnauthorized((event as CloseEvent).reason || String((event as CloseEvent).code));
+      },
+    },
   });
   return client;
+}
+
+function isAuthClose(event: unknown): boolean {
+  const code = (event as { code?: unknown } | null)?.code;
+  return code === 4401 || code === 4403;
 }
 
 const QUERY = `subscription { inferenceServiceStatusChanged { serviceId status readyReplicas replicas reason } }`;

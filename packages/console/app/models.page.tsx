@@ -122,6 +122,8 @@ function UploadForm(props: { modelId: number; onUploaded: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // A new key after an upload gives a fresh file input (a file input's value cannot be cleared by state).
+  const [inputKey, setInputKey] = useState(0);
   const submit = async (e: Event) => {
     e.preventDefault();
     setErrors({});
@@ -136,6 +138,7 @@ function UploadForm(props: { modelId: number; onUploaded: () => void }) {
     try {
       await api('POST', `/models/${props.modelId}/versions`, form);
       setFile(null);
+      setInputKey((k) => k + 1);
       props.onUploaded();
     } catch (err) {
       if (err instanceof ApiError) setErrors(err.byField());
@@ -149,7 +152,7 @@ function UploadForm(props: { modelId: number; onUploaded: () => void }) {
       <h3 id={`upload-${props.modelId}`}>{t('upload')}</h3>
       <Field id="u-file" label={t('file')} error={errors.file}>
         <div class="dropzone" onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); setFile(e.dataTransfer?.files[0] ?? null); }}>
-          <input id="u-file" name="file" type="file" accept=".onnx" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+          <input key={inputKey} id="u-file" name="file" type="file" accept=".onnx" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
           <span>{file ? `${file.name} (${formatBytes(file.size)})` : t('dropHere')}</span>
         </div>
       </Field>

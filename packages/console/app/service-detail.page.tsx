@@ -52,8 +52,9 @@ export function ServiceDetailPage(props: { id: string; onDeleted: () => void }) 
     <section aria-labelledby="svc-title" data-service-id={svc.service_id}>
       <div class="toolbar">
         <h1 id="svc-title">{svc.name}</h1>
-        <StatusBadge status={svc.status} />
-        <span class="ready" data-ready>{svc.ready_replicas}/{svc.replicas}</span>
+        <span role="status" aria-live="polite" class="live-status">
+          <StatusBadge status={svc.status} /> <span class="ready" data-ready>{svc.ready_replicas}/{svc.replicas}</span>
+        </span>
       </div>
       <ErrorBox error={error} />
       <div class="grid">
