@@ -23,7 +23,7 @@ interface LogLine {
 
 async function logs(query = '', bearer = token): Promise<{ status: number; body: { code: number; message: string; data?: { items: LogLine[]; errors?: { field: string }[] } } }> {
   const res = await fetch(`${p.url}/api/v1/inference/services/${serviceId}/logs${query}`, { headers: { authorization: `Bearer ${bearer}`, 'accept-language': 'en' } });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as { code: number; message: string; data?: { items: LogLine[]; errors?: { field: string }[] } } };
 }
 
 /** A predict the replica refuses (not an image): it writes a `request refused` line on stderr. */
