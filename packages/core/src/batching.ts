@@ -1,4 +1,6 @@
 import type { Localized } from './errors.js';
+import type { Preprocessing, TensorSpec } from './model.js';
+import { imageClassifierSignature } from './image-classifier.signature.js';
 
 /**
  * Dynamic batching of one model version (Triton's dynamic batcher, in KServe/Triton terms): concurrent requests
@@ -86,4 +88,19 @@ export function batchingProblem(config: BatchingConfig | null, batch: 'fixed' | 
     '该模型的批次维度固定为 1，无法启用动态批处理（请导出批次维度为动态的模型，或将 batching 设为 null）',
     "the model's batch dimension is fixed at 1, so it cannot be batched (export it with a dynamic batch dimension, or set batching to null)",
   );
+}
+
+/**
+ * The same check for a registered version, from its recorded signature: the input's batch dimension as core's
+ * imageClassifierSignature plans it (the rule the upload and the model server apply), or, for a model predict
+ * cannot serve, whether every input's first dimension is dynamic (OIP infer requests are what gets batched).
+ */
+export function versionBatchingProblem(
+  version: { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[]; labels: readonly string[]; preprocessing: Preprocessing | null },
+  config: BatchingConfig | null,
+): Localized | null {
+  if (!config) return null;
+  const check = imageClassifierSignature(version, version.labels, version.preprocessing);
+  const batch = check.ok ? check.plan.batch : version.inputs.every((s) => s.shape[0] === -1) ? 'dynamic' : 'fixed';
+  return batchingProblem(config, batch);
 }

@@ -3,6 +3,7 @@ import { AppError } from './errors.js';
 import {
   LIMITS,
   parseCreateModelVersion,
+  parseModelVersionPatch,
   parseCreateService,
   parsePredict,
   parseServiceListQuery,
@@ -126,7 +127,20 @@ describe('model version metadata from a form', () => {
   it('parses labels and preprocessing JSON text', () => {
     expect(
       parseCreateModelVersion({ version: 'v1', labels: '["a","b"]', preprocessing: '{"mean":[0.5,0.5,0.5],"std":[0.2,0.2,0.2]}' }, { fromForm: true }),
-    ).toEqual({ version: 'v1', labels: ['a', 'b'], preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }, artifactUri: undefined });
+    ).toEqual({ version: 'v1', labels: ['a', 'b'], preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }, artifactUri: undefined, batching: null });
+  });
+  it('parses batching JSON text and checks its bounds (a version PATCH needs it, null turns it off)', () => {
+    expect(parseCreateModelVersion({ version: 'v1', labels: '["a"]', batching: '{"max_batch_size":8,"preferred_batch_sizes":[2,4]}' }, { fromForm: true }).batching).toEqual({
+      maxBatchSize: 8,
+      maxQueueDelayMs: 5,
+      preferredBatchSizes: [2, 4],
+    });
+    expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: ['a'], batching: { max_batch_size: 8, max_queue_delay_ms: -1 } }))).toEqual(['batching']);
+    expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: '["a"]', batching: '{oops' }, { fromForm: true }))).toEqual(['batching']);
+    expect(parseModelVersionPatch({ batching: null })).toEqual({ batching: null });
+    expect(parseModelVersionPatch({ batching: { max_batch_size: 2, max_queue_delay_ms: 0 } }).batching).toEqual({ maxBatchSize: 2, maxQueueDelayMs: 0, preferredBatchSizes: [] });
+    expect(fieldsOf(() => parseModelVersionPatch({}))).toEqual(['batching']);
+    expect(fieldsOf(() => parseModelVersionPatch({ batching: { max_batch_size: 4, preferred_batch_sizes: [4, 2] } }))).toEqual(['batching']);
   });
   it('names broken JSON fields', () => {
     expect(fieldsOf(() => parseCreateModelVersion({ version: 'v1', labels: '[oops' }, { fromForm: true }))).toEqual(['labels']);

@@ -1,6 +1,7 @@
 import { errors, type FieldError, type Localized } from './errors.js';
 import { FRAMEWORKS, SERVICE_STATUSES, type Framework, type ServiceStatus } from './service.js';
 import { MODEL_TASKS, type ModelTask, type Preprocessing } from './model.js';
+import { BATCHING_LIMITS, parseBatching, type BatchingConfig } from './batching.js';
 
 /**
  * Input validation with field-level messages. Bounds (documented in README "Limits"):
@@ -504,13 +505,42 @@ export interface CreateModelVersionInput {
   preprocessing: Preprocessing | null;
   /** Absent when the artifact arrives as a multipart file. */
   artifactUri?: string;
+  /** Dynamic batching of the replicas; null: off. Whether the model can take a batch is checked against it. */
+  batching: BatchingConfig | null;
 }
+
+const batching: Rule<BatchingConfig | null> = rule(
+  {
+    type: ['object', 'null'],
+    description: 'Dynamic batching of the replicas (null: off, each request is one model run). Refused for a model whose batch dimension is fixed at 1.',
+    properties: {
+      max_batch_size: { type: 'integer', minimum: 1, maximum: BATCHING_LIMITS.maxBatchSize, description: 'Most images per model run (1: off).' },
+      max_queue_delay_ms: {
+        type: 'integer',
+        minimum: 0,
+        maximum: BATCHING_LIMITS.maxQueueDelayMs,
+        default: BATCHING_LIMITS.defaultQueueDelayMs,
+        description: 'Longest a request waits for others to join its batch (only while others are arriving).',
+      },
+      preferred_batch_sizes: {
+        type: 'array',
+        items: { type: 'integer', minimum: 1 },
+        maxItems: BATCHING_LIMITS.preferredCount,
+        description: 'Strictly ascending sizes that start a run as soon as they are reached.',
+      },
+    },
+    required: ['max_batch_size'],
+    additionalProperties: false,
+  },
+  parseBatching,
+);
 
 const CREATE_MODEL_VERSION_FORM = {
   version: required(version),
   labels: required(labels),
   preprocessing: optional(preprocessing, null as Preprocessing | null),
   artifact_uri: optional(uri),
+  batching: optional(batching, null as BatchingConfig | null),
 };
 const CREATE_MODEL_VERSION_BY_URI = { ...CREATE_MODEL_VERSION_FORM, artifact_uri: required(uri) };
 
@@ -522,7 +552,7 @@ export function parseCreateModelVersion(input: unknown, opts: { fromForm?: boole
   const body = { ...objectBody(input) };
   const problems: FieldError[] = [];
   if (opts.fromForm) {
-    for (const field of ['labels', 'preprocessing'] as const) {
+    for (const field of ['labels', 'preprocessing', 'batching'] as const) {
       const raw = body[field];
       if (typeof raw !== 'string') continue;
       try {
@@ -537,7 +567,25 @@ export function parseCreateModelVersion(input: unknown, opts: { fromForm?: boole
   c.problems.push(...problems);
   const v = c.read(opts.requireUri ? CREATE_MODEL_VERSION_BY_URI : CREATE_MODEL_VERSION_FORM);
   c.done();
-  return { version: v.version, labels: v.labels, preprocessing: v.preprocessing, artifactUri: v.artifact_uri };
+  return { version: v.version, labels: v.labels, preprocessing: v.preprocessing, artifactUri: v.artifact_uri, batching: v.batching };
+}
+
+// Optional in the table so that null (off) reaches the rule; its presence is checked below.
+const MODEL_VERSION_PATCH = { batching: optional(batching) };
+
+export interface ModelVersionPatch {
+  /** null turns batching off. */
+  batching: BatchingConfig | null;
+}
+
+/** PATCH of a version: only `batching` may change (the artifact, labels and preprocessing make a new version). */
+export function parseModelVersionPatch(input: unknown): ModelVersionPatch {
+  const body = objectBody(input);
+  const c = new Checker(body);
+  const v = c.read(MODEL_VERSION_PATCH);
+  if (body.batching === undefined) c.problems.push({ field: 'batching', message: { zh: '为必填项（null 表示关闭）', en: 'is required (null turns it off)' } });
+  c.done();
+  return { batching: v.batching ?? null };
 }
 
 export interface PredictInput {
@@ -618,6 +666,7 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   CreateModelRequest: tableSchema(CREATE_MODEL),
   CreateModelVersionRequest: tableSchema(CREATE_MODEL_VERSION_BY_URI),
   CreateModelVersionForm: formSchema(CREATE_MODEL_VERSION_FORM),
+  UpdateModelVersionRequest: tableSchema(MODEL_VERSION_PATCH, { required: ['batching'] }),
   PredictRequest: PREDICT_SCHEMA,
 };
 
@@ -639,4 +688,5 @@ export const FIELD_SCHEMAS = {
   gpu: gpu.schema,
   labels: labels.schema,
   preprocessing: preprocessing.schema,
+  batching: batching.schema,
 } as const;

@@ -1,4 +1,4 @@
-import type { Preprocessing, ReasonParams } from '@remotegpu/core';
+import type { BatchingConfig, Preprocessing, ReasonParams } from '@remotegpu/core';
 
 /**
  * The Runtime port: where replicas run (local child processes now, Kubernetes Deployments later). It is
@@ -25,6 +25,8 @@ export interface RuntimeServiceSpec {
     artifact: ModelArtifact;
     labels: string[];
     preprocessing: Preprocessing | null;
+    /** The version's dynamic batching (`RGPU_BATCHING`); absent: off. */
+    batching?: BatchingConfig;
   };
 }
 

@@ -110,7 +110,7 @@ describe('batched and unbatched predictions are identical', () => {
     it(`/predict on ${name}: a mix of PNG/JPEG/WebP of different sizes, sent concurrently`, async () => {
       const images = await Promise.all(MIX.map((m, i) => noiseImage(m.format, m.width, m.height, i + 1)));
       const before = await batchSizes(on().url);
-      const unbatched = [];
+      const unbatched: { status: number; body: { data: { predictions: Prediction[] } } }[] = [];
       for (const image of images) unbatched.push(await postJson<{ data: { predictions: Prediction[] } }>(`${off().url}/predict`, imageBody(image, classes)));
       const batched = await Promise.all(images.map((image) => postJson<{ data: { predictions: Prediction[] } }>(`${on().url}/predict`, imageBody(image, classes))));
       images.forEach((_, i) => {
@@ -134,7 +134,7 @@ describe('batched and unbatched predictions are identical', () => {
       });
       const modelPath = (s: ModelServerProcess) => `${s.url}/v2/models/svc-test0000001/infer`;
       const before = await batchSizes(on().url);
-      const unbatched = [];
+      const unbatched: { status: number; body: OipAnswer }[] = [];
       for (const body of bodies) unbatched.push(await postJson<OipAnswer>(modelPath(off()), body));
       const batched = await Promise.all(bodies.map((body) => postJson<OipAnswer>(modelPath(on()), body)));
       bodies.forEach((body, i) => {

@@ -75,6 +75,7 @@ export function runtimeSpec(service: InferenceService, version: ModelVersion, de
       artifact: artifactOf(version, delivery),
       labels: version.labels,
       preprocessing: version.preprocessing,
+      ...(version.batching ? { batching: version.batching } : {}),
     },
   };
 }

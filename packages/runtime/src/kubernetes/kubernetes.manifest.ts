@@ -19,6 +19,7 @@ import {
   TOKEN_KEY,
 } from './kubernetes.names.js';
 import { canonicalJson, specHash } from './spec.hash.js';
+import { tuningEnv } from '../model-server.tuning.js';
 
 /**
  * The pure half of the adapter: from a RuntimeServiceSpec to the objects that should exist (DESIGN §6). No I/O,
@@ -71,6 +72,8 @@ export function replicaEnvVars(spec: RuntimeServiceSpec, options: ResolvedKubern
   });
   // Canonical key order: the same preprocessing read back from another store must not look like a new template.
   if (spec.model.preprocessing) env.RGPU_PREPROCESSING = canonicalJson(spec.model.preprocessing);
+  // The version's batching and intra-op threads sized from the pod's cpu request (an operator's setting wins).
+  Object.assign(env, tuningEnv(spec, env));
   if (spec.gpu === 0) {
     // A replica that asked for no GPU must not use one a GPU node's runtime exposes anyway.
     env.CUDA_VISIBLE_DEVICES = '';

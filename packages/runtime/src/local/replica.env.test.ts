@@ -39,7 +39,18 @@ describe('replicaEnv', () => {
       HOST: '127.0.0.1',
       RGPU_EXIT_ON_STDIN_CLOSE: '1',
       CUDA_VISIBLE_DEVICES: '2,3',
+      RGPU_INTRA_OP_THREADS: '1',
     });
+  });
+
+  it('sizes intra-op threads from the cpu request (an inherited setting wins) and passes the version\'s batching', () => {
+    const batching = { maxBatchSize: 16, maxQueueDelayMs: 5, preferredBatchSizes: [8] };
+    const env = replicaEnv({}, { ...spec, cpu: 3.5, model: { ...spec.model, batching } }, [], dirs);
+    expect(env.RGPU_INTRA_OP_THREADS).toBe('3');
+    expect(env.RGPU_BATCHING).toBe('{"max_batch_size":16,"max_queue_delay_ms":5,"preferred_batch_sizes":[8]}');
+    expect(replicaEnv({}, { ...spec, cpu: 0.5 }, [], dirs).RGPU_INTRA_OP_THREADS).toBe('1');
+    expect(replicaEnv({ RGPU_INTRA_OP_THREADS: '6' }, spec, [], dirs).RGPU_INTRA_OP_THREADS).toBe('6');
+    expect('RGPU_BATCHING' in replicaEnv({}, spec, [], dirs)).toBe(false);
   });
 
   it('hides every GPU and drops an inherited preprocessing when there is none', () => {

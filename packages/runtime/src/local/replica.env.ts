@@ -1,6 +1,7 @@
 import { ONNXRUNTIME_ENV } from '@remotegpu/core';
 import type { RuntimeServiceSpec } from '../runtime.port.js';
 import { modelArtifactEnv } from '../model-artifact.env.js';
+import { tuningEnv } from '../model-server.tuning.js';
 
 /**
  * What a replica may inherit from the platform's environment, by name. Everything else stays behind:
@@ -75,6 +76,7 @@ export function replicaEnv(
     CUDA_VISIBLE_DEVICES: gpus.join(','),
   });
   if (spec.model.preprocessing) env.RGPU_PREPROCESSING = JSON.stringify(spec.model.preprocessing);
+  Object.assign(env, tuningEnv(spec, env));
   return env;
 }
 

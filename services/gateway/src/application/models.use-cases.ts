@@ -2,6 +2,7 @@ import { errors, type CreateModelInput, type CreateModelVersionInput, type Model
 import type { Page } from '@remotegpu/store';
 import { assertCanActIn, canActIn, visibleWorkspaces, type Principal } from './principal.js';
 import type { AppDeps, ArtifactSource } from './ports.js';
+import { assertBatchable } from './model-version.batching.js';
 
 export async function createModel(deps: AppDeps, principal: Principal, input: CreateModelInput): Promise<Model> {
   assertCanActIn(principal, input.workspaceId);
@@ -54,6 +55,7 @@ export async function createModelVersion(
   const artifact = await deps.artifacts.ingest(source, { modelId, version: input.version });
   try {
     await deps.artifacts.checkServable(artifact, input, source.kind === 'uri' ? 'artifact_uri' : 'file');
+    assertBatchable({ ...artifact, labels: input.labels, preprocessing: input.preprocessing }, input.batching);
     return await deps.store.models.addVersion({
       modelId,
       version: input.version,
@@ -66,6 +68,7 @@ export async function createModelVersion(
       outputs: artifact.outputs,
       labels: input.labels,
       preprocessing: input.preprocessing,
+      ...(input.batching ? { batching: input.batching } : {}),
       createdAt: deps.now().toISOString(),
     });
   } catch (err) {

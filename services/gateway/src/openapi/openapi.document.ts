@@ -140,6 +140,16 @@ const OPERATIONS: readonly Operation[] = [
     errors: [401, 404, 409],
   },
   {
+    method: 'patch',
+    path: `${MODEL}/versions/{version}`,
+    operationId: 'updateModelVersion',
+    summary: "Change a model version's dynamic batching",
+    tag: 'Models',
+    body: { 'application/json': 'UpdateModelVersionRequest' },
+    ok: { 200: 'ModelVersion' },
+    errors: [400, 401, 404, 415, 422],
+  },
+  {
     method: 'delete',
     path: `${MODEL}/versions/{version}`,
     operationId: 'deleteModelVersion',

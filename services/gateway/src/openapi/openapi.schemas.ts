@@ -127,6 +127,7 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     outputs: { type: 'array', items: ref('TensorSpec') },
     labels: FIELD_SCHEMAS.labels,
     preprocessing: FIELD_SCHEMAS.preprocessing,
+    batching: FIELD_SCHEMAS.batching,
     created_at: timestamp,
   }),
   ModelDetail: closed({ ...model, versions: { type: 'array', items: ref('ModelVersion') } }),

@@ -1,4 +1,4 @@
-import type { Model, ModelVersion, Preprocessing, TensorSpec } from '@remotegpu/core';
+import { batchingToWire, type BatchingWire, type Model, type ModelVersion, type Preprocessing, type TensorSpec } from '@remotegpu/core';
 
 /** snake_case shapes of the model routes (DESIGN §3 additions). Artifact paths and sources stay internal. */
 
@@ -23,6 +23,8 @@ export interface ModelVersionDto {
   outputs: TensorSpec[];
   labels: string[];
   preprocessing: Preprocessing | null;
+  /** null: off (one model run per request). */
+  batching: BatchingWire | null;
   created_at: string;
 }
 
@@ -54,6 +56,7 @@ export function toModelVersion(v: ModelVersion): ModelVersionDto {
     outputs: v.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
     labels: v.labels,
     preprocessing: v.preprocessing,
+    batching: v.batching ? batchingToWire(v.batching) : null,
     created_at: v.createdAt,
   };
 }

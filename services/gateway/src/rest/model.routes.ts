@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { errors, parseCreateModel, parseCreateModelVersion, parseModelListQuery } from '@remotegpu/core';
+import { errors, parseCreateModel, parseCreateModelVersion, parseModelListQuery, parseModelVersionPatch } from '@remotegpu/core';
 import {
   createModel,
   createModelVersion,
@@ -15,6 +15,7 @@ import { sendData, sendNoContent } from '../http/envelope.js';
 import { MESSAGES } from '../http/i18n.js';
 import { requireJson } from '../http/json-body.middleware.js';
 import { principalOf } from '../http/locals.js';
+import { updateModelVersion } from '../application/model-version.batching.js';
 import { toModel, toModelDetail, toModelVersion } from './model.mapper.js';
 import { multipartVersionParser, type UploadLimits } from './model-version.upload.js';
 import { toPage } from './pagination.js';
@@ -72,6 +73,14 @@ export function modelRoutes(deps: AppDeps, options: ModelRouteOptions): Router {
   router.delete('/models/:model_id', async (req, res) => {
     await deleteModel(deps, principalOf(res), modelIdParam(req.params.model_id));
     sendNoContent(res);
+  });
+
+  // Only `batching` changes in place; 422 when the model's batch dimension is fixed at 1.
+  router.patch('/models/:model_id/versions/:version', requireJson, async (req, res) => {
+    const modelId = modelIdParam(req.params.model_id);
+    const version = versionParam(req.params.version, modelId);
+    const updated = await updateModelVersion(deps, principalOf(res), modelId, version, parseModelVersionPatch(req.body));
+    sendData(req, res, 200, MESSAGES.success, toModelVersion(updated));
   });
 
   router.delete('/models/:model_id/versions/:version', async (req, res) => {

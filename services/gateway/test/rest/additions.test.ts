@@ -168,7 +168,7 @@ describe('model routes', () => {
     expect(res.status, res.text).toBe(201);
     const version = res.body.data!;
     expect(Object.keys(version).sort()).toEqual(
-      ['created_at', 'format', 'inputs', 'labels', 'model_id', 'outputs', 'preprocessing', 'sha256', 'size_bytes', 'version'],
+      ['batching', 'created_at', 'format', 'inputs', 'labels', 'model_id', 'outputs', 'preprocessing', 'sha256', 'size_bytes', 'version'],
     );
     expect(version).toMatchObject({
       model_id: model.modelId,
