@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { PlatformClient } from '../support/client.js';
 
 /**
@@ -160,5 +162,38 @@ describe('GraphQL inferenceServiceLogs', () => {
     expect(foreign.body).toEqual({ data: { inferenceServiceLogs: null } });
     const bad = await client.graphql(query, { id: serviceId, tail: 0 });
     expect(bad.body.errors[0].extensions.code).toBe(40000);
+  });
+});
+
+describe('GraphQL subscription inferenceServiceLogLine', () => {
+  function subscribe(bearer: string) {
+    const client = createClient({ url: `${p.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${bearer}` }, retryAttempts: 0, lazy: true });
+    const lines: LogLine[] = [];
+    const errors: unknown[] = [];
+    const unsubscribe = client.subscribe<{ inferenceServiceLogLine: LogLine }>(
+      { query: 'subscription($id: ID!) { inferenceServiceLogLine(id: $id) { replica at stream line } }', variables: { id: serviceId } },
+      { next: (r) => (r.errors ? errors.push(...r.errors) : lines.push(r.data!.inferenceServiceLogLine)), error: (e) => errors.push(e), complete: () => undefined },
+    );
+    return { lines, errors, dispose: async () => (unsubscribe(), await client.dispose()) };
+  }
+
+  it('delivers a new line as it is written; another workspace gets 40400', async () => {
+    const sub = subscribe(token);
+    try {
+      // Subscribed once a first line arrives or a moment has passed; then a refused predict writes a new one.
+      await new Promise((r) => setTimeout(r, 300));
+      await refusedPredict();
+      await until('a subscribed line', async () => (sub.lines.some((l) => l.line.includes('request refused')) ? true : undefined));
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.dispose();
+    }
+    const foreign = subscribe(await p.token({ workspaces: [WS + 1] }));
+    try {
+      const errors = await until('the 40400', async () => (foreign.errors.length > 0 ? foreign.errors : undefined));
+      expect(JSON.stringify(errors)).toContain('40400');
+    } finally {
+      await foreign.dispose();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import { findService, parseLogQuery, readServiceLogs, type LogLine } from '../application/index.js';
+import { Arg, Ctx, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { findService, followServiceLogs, parseLogQuery, readServiceLogs, type LogLine } from '../application/index.js';
+import { LogFeed } from './log-feed.js';
 import { given } from './arguments.js';
 import type { GraphqlContext } from './context.js';
 import { listComplexity } from './limits.js';
@@ -32,4 +33,25 @@ export class LogsResolver {
     if (!(await findService(ctx.deps, ctx.principal, id))) return null;
     return readServiceLogs(ctx.deps, ctx.principal, id, { replica: query.replica, tail: query.tail, since: query.since });
   }
+
+  @Subscription(() => ReplicaLogLineType, {
+    subscribe: ({ args, context }: { args: { id: string; replica?: string | null }; context: GraphqlContext }) => followLogs(context, args),
+    description:
+      "New lines of the service's replicas as they are written (REST: GET …/logs?follow=true), over graphql-ws on /graphql. 40400 when the service does not exist or is not visible to this token.",
+  })
+  inferenceServiceLogLine(
+    @Root() line: LogLine,
+    @Arg('id', () => ID) _id: string,
+    @Arg('replica', () => String, { nullable: true }) _replica?: string | null,
+  ): LogLine {
+    return line;
+  }
+}
+
+async function followLogs(ctx: GraphqlContext, args: { id: string; replica?: string | null }): Promise<AsyncIterable<LogLine>> {
+  const query = parseLogQuery({ replica: given(args.replica) }, ctx.deps.now());
+  const feed = new LogFeed();
+  const follower = await followServiceLogs(ctx.deps, ctx.principal, args.id, { replica: query.replica }, (line) => feed.push(line));
+  feed.attach(() => follower.close());
+  return feed;
 }
