@@ -1,12 +1,23 @@
 import 'reflect-metadata';
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { parseCreateModel, parseCreateModelVersion, parseModelListQuery, type Model, type ModelVersion } from '@remotegpu/core';
+import { parseCreateModel, parseCreateModelVersion, parseModelListQuery, parseModelVersionPatch, type Model, type ModelVersion } from '@remotegpu/core';
 import { createModel, createModelVersion, deleteModel, deleteModelVersion, findModel, listModels, listModelVersions } from '../application/index.js';
 import { given } from './arguments.js';
 import type { GraphqlContext } from './context.js';
 import { listComplexity, pagedComplexity } from './limits.js';
 import { paginationOf } from './types/common.types.js';
-import { CreateModelInput, CreateModelVersionFromUriInput, ModelPageType, ModelType, ModelVersionType } from './types/model.types.js';
+import { updateModelVersion } from '../application/model-version.batching.js';
+import { BatchingInput, CreateModelInput, CreateModelVersionFromUriInput, ModelPageType, ModelType, ModelVersionType } from './types/model.types.js';
+
+/** The REST body's snake_case batching, as plain values for core's parser (type-graphql hands over class instances). */
+function batchingBody(input: BatchingInput | null | undefined): unknown {
+  if (!input) return input;
+  return {
+    max_batch_size: input.maxBatchSize,
+    ...(input.maxQueueDelayMs != null ? { max_queue_delay_ms: input.maxQueueDelayMs } : {}),
+    ...(input.preferredBatchSizes != null ? { preferred_batch_sizes: input.preferredBatchSizes } : {}),
+  };
+}
 
 /** Expected number of versions of a model, for the cost estimate. */
 const EXPECTED_VERSIONS = 10;
@@ -66,10 +77,23 @@ export class ModelResolver {
         preprocessing: input.preprocessing
           ? { mean: input.preprocessing.mean ?? undefined, std: input.preprocessing.std ?? undefined, size: input.preprocessing.size ?? undefined }
           : input.preprocessing,
+        batching: batchingBody(input.batching),
       },
       { requireUri: true },
     );
     return createModelVersion(ctx.deps, ctx.principal, modelId, parsed, { kind: 'uri', uri: parsed.artifactUri! });
+  }
+
+  @Mutation(() => ModelVersionType, {
+    description: "Sets a version's dynamic batching (null turns it off), as PATCH /api/v1/models/{id}/versions/{version}; 422 when the model's batch dimension is fixed at 1.",
+  })
+  async updateModelVersionBatching(
+    @Arg('modelId', () => Int) modelId: number,
+    @Arg('version', () => String) version: string,
+    @Arg('batching', () => BatchingInput, { nullable: true }) batching: BatchingInput | null | undefined,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<ModelVersion> {
+    return updateModelVersion(ctx.deps, ctx.principal, modelId, version, parseModelVersionPatch({ batching: batchingBody(batching) ?? null }));
   }
 
   @Mutation(() => Boolean, {

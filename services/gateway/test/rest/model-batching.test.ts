@@ -77,6 +77,27 @@ describe('model version batching', () => {
     expect((await api('PATCH', `/api/v1/models/${modelId}/versions/plain`, { token: outsider, body: { batching: null } })).status).toBe(404);
   });
 
+  it('GraphQL shows it on the version and sets or clears it (updateModelVersionBatching), with the same rules', async () => {
+    const gql = async (query: string) => {
+      const res = await fetch(`${platform.url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      return (await res.json()) as { data?: any; errors?: { extensions?: { code?: number } }[] };
+    };
+    const read = await gql(`{ model(id: ${modelId}) { versions { version batching { maxBatchSize maxQueueDelayMs preferredBatchSizes } } } }`);
+    expect(read.data.model.versions.find((v: { version: string }) => v.version === 'dyn').batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 10, preferredBatchSizes: [4] });
+    const set = await gql(`mutation { updateModelVersionBatching(modelId: ${modelId}, version: "plain", batching: { maxBatchSize: 16, preferredBatchSizes: [8] }) { batching { maxBatchSize maxQueueDelayMs preferredBatchSizes } } }`);
+    expect(set.data.updateModelVersionBatching.batching).toEqual({ maxBatchSize: 16, maxQueueDelayMs: 5, preferredBatchSizes: [8] });
+    const cleared = await gql(`mutation { updateModelVersionBatching(modelId: ${modelId}, version: "plain", batching: null) { batching { maxBatchSize } } }`);
+    expect(cleared.data.updateModelVersionBatching.batching).toBeNull();
+    const fixed = await gql(`mutation { updateModelVersionBatching(modelId: ${modelId}, version: "fixed-off", batching: { maxBatchSize: 4 }) { version } }`);
+    expect(fixed.errors?.[0].extensions?.code).toBe(42200);
+    const bounds = await gql(`mutation { updateModelVersionBatching(modelId: ${modelId}, version: "plain", batching: { maxBatchSize: 4, preferredBatchSizes: [8] }) { version } }`);
+    expect(bounds.errors?.[0].extensions?.code).toBe(40000);
+  });
+
   it('replicas of a batched version serve concurrent predictions (RGPU_BATCHING accepted by the model server)', async () => {
     const created = await api<{ service_id: string }>('POST', '/api/v1/inference/services', {
       token,

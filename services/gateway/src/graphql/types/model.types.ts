@@ -27,6 +27,30 @@ export class PreprocessingType {
   size?: number[] | null;
 }
 
+@ObjectType('Batching', { description: 'Dynamic batching of the replicas serving a version.' })
+export class BatchingType {
+  @Field(() => Int, { description: 'Most images per model run.' })
+  maxBatchSize!: number;
+
+  @Field(() => Int, { description: 'Longest a request waits for others to join its batch (only while others are arriving).' })
+  maxQueueDelayMs!: number;
+
+  @Field(() => [Int], { description: 'Sizes that start a run as soon as they are reached (ascending).' })
+  preferredBatchSizes!: number[];
+}
+
+@InputType('BatchingInput')
+export class BatchingInput {
+  @Field(() => Int, { description: '1 to 256 (1: off).' })
+  maxBatchSize!: number;
+
+  @Field(() => Int, { nullable: true, description: '0 to 1000; default 5.' })
+  maxQueueDelayMs?: number | null;
+
+  @Field(() => [Int], { nullable: true, description: 'Strictly ascending, each at most maxBatchSize; at most 16.' })
+  preferredBatchSizes?: number[] | null;
+}
+
 /** The artifact's server-side path and source are deliberately not exposed. */
 @ObjectType('ModelVersion')
 export class ModelVersionType {
@@ -56,6 +80,9 @@ export class ModelVersionType {
 
   @Field(() => PreprocessingType, { nullable: true })
   preprocessing!: PreprocessingType | null;
+
+  @Field(() => BatchingType, { nullable: true, description: 'Null: off (one model run per request).' })
+  batching?: BatchingType | null;
 
   @Field(() => String, { description: 'ISO-8601 UTC.' })
   createdAt!: string;
@@ -149,4 +176,7 @@ export class CreateModelVersionFromUriInput {
 
   @Field(() => PreprocessingInput, { nullable: true })
   preprocessing?: PreprocessingInput | null;
+
+  @Field(() => BatchingInput, { nullable: true, description: "Refused (422) when the model's batch dimension is fixed at 1." })
+  batching?: BatchingInput | null;
 }
