@@ -1,3 +1,4 @@
 export * from './jwt.js';
 export * from './principal.js';
 export * from './artifact-token.js';
+export * from './logs-token.js';

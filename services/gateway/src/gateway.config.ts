@@ -128,6 +128,10 @@ const DistributedGatewaySchema = z.object({
     .min(32, 'must be at least 32 characters'),
   RGPU_ROUTER_CALL_TIMEOUT_MS: positiveInt.default(35_000),
   RGPU_ROUTER_CONNECT_TIMEOUT_MS: positiveInt.default(3_000),
+  RGPU_PROVISIONER_URLS: z
+    .string()
+    .regex(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, 'must be comma-separated http(s):// URLs of the provisioners (PROVISIONER_PORT)')
+    .optional(),
 });
 
 /** The gateway as its own process (distributed mode): NATS, a router to send predictions to, a shared secret. */
@@ -142,6 +146,8 @@ export interface GatewayConfig extends GatewayServerSettings {
   routerCallTimeoutMs: number;
   /** Connecting to the router (→ 503 with Retry-After). */
   routerConnectTimeoutMs: number;
+  /** `RGPU_PROVISIONER_URLS`: where replica logs are read (the provisioners' internal endpoint); none: logs answer 503. */
+  provisionerUrls: string[];
 }
 
 export { ConfigError };
@@ -168,6 +174,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     routerUrl,
     routerCallTimeoutMs: e.RGPU_ROUTER_CALL_TIMEOUT_MS,
     routerConnectTimeoutMs: e.RGPU_ROUTER_CONNECT_TIMEOUT_MS,
+    provisionerUrls: e.RGPU_PROVISIONER_URLS ? e.RGPU_PROVISIONER_URLS.split(',').map((u) => u.replace(/\/+$/, '')) : [],
   };
 }
 

@@ -7,6 +7,7 @@ import { openStore } from '@remotegpu/store';
 import { createRouterPredictor } from './data-plane/router.predictor.js';
 import { loadGatewayConfig, type GatewayConfig } from './gateway.config.js';
 import { startGatewayServer } from './gateway.server.js';
+import { provisionerLogSource } from './data-plane/provisioner-logs.client.js';
 
 /**
  * The gateway as its own process (distributed mode, DESIGN §2.1): REST, GraphQL and graphql-ws on PORT; desired
@@ -41,6 +42,16 @@ await runMain<GatewayConfig>({
       verifier: hs256Verifier(config.jwtSecret),
       artifactTokens: artifactTokenVerifier(config.artifactSecret ?? config.jwtSecret),
       predictor,
+      // Replica logs live with the provisioners' runtime: read through their internal endpoint when configured.
+      ...(config.provisionerUrls.length > 0
+        ? {
+            logs: provisionerLogSource({
+              urls: config.provisionerUrls,
+              secret: config.artifactSecret ?? config.jwtSecret,
+              logger: logger.child({ component: 'provisioner-logs' }),
+            }),
+          }
+        : {}),
       logger,
       metrics,
       // Ready = the control plane works: the store answers and the bus carries intents and status events. The

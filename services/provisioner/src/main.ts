@@ -2,12 +2,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { destination, pino } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { artifactTokenIssuer } from '@remotegpu/auth';
+import { artifactTokenIssuer, logsTokenVerifier } from '@remotegpu/auth';
 import { connectBus } from '@remotegpu/bus';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import { modelServerEntry } from '@remotegpu/model-server';
 import { runMain } from '@remotegpu/process';
-import { createRuntime } from '@remotegpu/runtime';
+import { createRuntime, type Runtime } from '@remotegpu/runtime';
 import { openStore } from '@remotegpu/store';
 import { connectNatsLease } from './leader/leader-lease.nats.js';
 import { startProvisionerTerm } from './leader/provisioner.term.js';
@@ -44,12 +44,17 @@ await runMain<ProvisionerConfig>({
         this.set(lease.role() === 'leader' ? 1 : 0);
       },
     });
+    let currentRuntime: Runtime | null = null;
     const server = createOperationalServer({
       metrics,
       busReady: () => bus.isReady(),
       storeReady: () => store.ping(),
       role: () => lease.role(),
       holder: lease.holder,
+      // Gateways read replica logs here (distributed mode), with tokens derived from the secret artifact tokens use.
+      ...(config.artifactSecret
+        ? { logs: { opens: logsTokenVerifier(config.artifactSecret).opens, runtime: () => (lease.role() === 'leader' ? currentRuntime : null) } }
+        : {}),
     });
     applyHttpTimeouts(server, config.httpTimeouts);
     await new Promise<void>((resolve, reject) => {
@@ -74,7 +79,7 @@ await runMain<ProvisionerConfig>({
         bus,
         logger,
         createRuntime: () =>
-          createRuntime(
+          (currentRuntime = createRuntime(
             config.kubernetes
               ? // Replicas are Deployments on the cluster: they outlive this process and a new leader adopts them.
                 { kind: 'kubernetes', kubernetes: { ...config.kubernetes, artifactTokens, logger: logger.child({ component: 'runtime' }) } }
@@ -89,7 +94,7 @@ await runMain<ProvisionerConfig>({
                     artifactTokens,
                   },
                 },
-          ),
+          )),
         provisioner: {
           resyncIntervalMs: config.resyncIntervalMs,
           workers: config.workers,

@@ -2,7 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from 'prom-client';
 import { errors, languageOf } from '@remotegpu/core';
 import { sendErrorAnswer, sendJson } from '@remotegpu/http';
+import type { ReplicaLogQuery, Runtime } from '@remotegpu/runtime';
 import type { LeaseRole } from './leader/leader-lease.port.js';
+
+/** The internal logs endpoint (distributed mode): gateways read the replicas' lines here, with a logs token. */
+export interface LogsEndpoint {
+  /** True for a logs token minted for this service (`@remotegpu/auth` logsTokenVerifier). */
+  opens(token: string, serviceId: string): Promise<boolean>;
+  /** The runtime of the current term; null while this process stands by (it runs no replicas then). */
+  runtime(): Runtime | null;
+}
 
 export interface OperationalProbes {
   metrics: Registry;
@@ -12,6 +21,8 @@ export interface OperationalProbes {
   storeReady(): Promise<boolean>;
   role(): LeaseRole;
   holder: string;
+  /** Absent when the process has no secret to check logs tokens with: the endpoint is then 404 like any path. */
+  logs?: LogsEndpoint;
 }
 
 /**
@@ -25,6 +36,8 @@ export function createOperationalServer(probes: OperationalProbes): Server {
 
 async function answer(req: IncomingMessage, res: ServerResponse, probes: OperationalProbes): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
+  const logsPath = probes.logs ? LOGS_PATH.exec(path) : null;
+  if (logsPath && probes.logs) return serveLogs(req, res, probes.logs, logsPath[1]!);
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
   if (known && req.method !== 'GET' && req.method !== 'HEAD') {
     sendErrorAnswer(res, errors.methodNotAllowed(req.method ?? '', path, ['GET', 'HEAD']), languageOf(req.headers['accept-language']), {
@@ -54,4 +67,37 @@ async function answer(req: IncomingMessage, res: ServerResponse, probes: Operati
     default:
       sendErrorAnswer(res, errors.routeNotFound(path.slice(0, 200)), languageOf(req.headers['accept-language']));
   }
+}
+
+const LOGS_PATH = /^\/internal\/v1\/services\/(svc-[a-z0-9]{16})\/logs$/;
+
+/**
+ * `GET /internal/v1/services/{id}/logs?replica=&tail=&since=` → `{items}` (the gateway validated the user's query;
+ * this only refuses what it cannot read). Not the public API: no workspace check here, the token is the grant.
+ */
+async function serveLogs(req: IncomingMessage, res: ServerResponse, logs: LogsEndpoint, serviceId: string): Promise<void> {
+  const lang = languageOf(req.headers['accept-language']);
+  if (req.method !== 'GET') return sendErrorAnswer(res, errors.methodNotAllowed(req.method ?? '', 'logs', ['GET']), lang, { allow: 'GET' });
+  const auth = req.headers.authorization ?? '';
+  const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+  if (!token || !(await logs.opens(token, serviceId))) return sendErrorAnswer(res, errors.unauthenticated(), lang);
+  const params = new URL(req.url ?? '/', 'http://provisioner').searchParams;
+  const query: ReplicaLogQuery = {};
+  const replica = params.get('replica');
+  const tail = params.get('tail');
+  const since = params.get('since');
+  if (replica) query.replica = replica.slice(0, 100);
+  if (tail) {
+    const n = /^\d{1,4}$/.test(tail) ? Number(tail) : NaN;
+    if (!(n >= 1 && n <= 5000)) return sendErrorAnswer(res, errors.invalidInput([{ field: 'tail', message: { zh: '无效', en: 'invalid' } }]), lang);
+    query.tail = n;
+  }
+  if (since) {
+    const at = since.length <= 40 ? new Date(since) : new Date(NaN);
+    if (Number.isNaN(at.getTime())) return sendErrorAnswer(res, errors.invalidInput([{ field: 'since', message: { zh: '无效', en: 'invalid' } }]), lang);
+    query.since = at;
+  }
+  const runtime = logs.runtime();
+  const items = runtime ? await runtime.logs(serviceId, query) : [];
+  return sendJson(res, 200, JSON.stringify({ items }));
 }
