@@ -14,11 +14,14 @@ let platform: TestPlatform;
 let browser: TestBrowser;
 let token: string;
 let serviceId: string;
+let modelId: number;
 
 beforeAll(async () => {
   platform = await startTestPlatform();
   token = await platform.token({ sub: 'explorer', workspaces: [WS] });
-  const { modelId, version } = await platform.registerColorModel(WS, token, { name: 'explorer-colors' });
+  const registered = await platform.registerColorModel(WS, token, { name: 'explorer-colors' });
+  modelId = registered.modelId;
+  const version = registered.version;
   const created = await fetch(`${platform.url}/api/v1/inference/services`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -60,6 +63,17 @@ interface PageDom {
 /** GraphiQL 3 edits with CodeMirror 5; its API is how a test sets and reads editor text reliably. */
 const editorText = (page: Page, selector: string) => page.evaluate((sel) => (globalThis as unknown as PageDom).document.querySelector(sel)?.CodeMirror?.getValue() ?? '', selector);
 
+/**
+ * Types the token and waits until GraphiQL, re-mounted with it, has loaded the schema with it: before that the
+ * editor on the page may still be the one about to be replaced.
+ */
+async function useToken(page: Page): Promise<void> {
+  const schemaLoaded = page.waitForResponse((r) => r.url().endsWith('/graphql') && r.status() === 200 && (r.request().postData() ?? '').includes('IntrospectionQuery'));
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await schemaLoaded;
+}
+
 describe('GraphQL explorer at /graphql', () => {
   it('runs a query with the token typed into its token field, loading nothing from off the platform', { timeout: 45_000 }, async () => {
     const { page, offsite, problems, close } = await openPage();
@@ -68,8 +82,7 @@ describe('GraphQL explorer at /graphql', () => {
       expect(res?.status()).toBe(200);
       expect(res?.headers()['content-type']).toMatch(/^text\/html/);
       await page.waitForSelector('.graphiql-container .graphiql-query-editor .CodeMirror');
-      await page.getByLabel('Bearer token').fill(token);
-      await page.getByRole('button', { name: 'Use token' }).click();
+      await useToken(page);
       await page.waitForSelector('#token-state:has-text("token set")');
       const editor = '.graphiql-query-editor .CodeMirror';
       await page.waitForSelector(editor);
@@ -87,6 +100,46 @@ describe('GraphQL explorer at /graphql', () => {
     }
   });
 
+  it('runs a subscription over graphql-ws with the same token and shows a status change as it happens', { timeout: 45_000 }, async () => {
+    const { page, offsite, problems, close } = await openPage();
+    try {
+      // The subscription is live once the server has the `subscribe` message; until then an event could pass unseen.
+      const subscribed = new Promise<void>((resolve) => {
+        page.on('websocket', (ws) => ws.on('framesent', (frame) => String(frame.payload).includes('"subscribe"') && resolve()));
+      });
+      await page.goto(`${platform.url}/graphql`);
+      await useToken(page);
+      const editor = '.graphiql-query-editor .CodeMirror';
+      await page.waitForSelector(editor);
+      const subscription = `subscription { inferenceServiceStatusChanged(workspaceId: ${WS}) { serviceId status } }`;
+      await page.evaluate(([sel, text]) => (globalThis as unknown as PageDom).document.querySelector(sel!)?.CodeMirror?.setValue(text!), [editor, subscription]);
+      // GraphiQL decides WebSocket or HTTP from the parsed document, which it refreshes 500 ms after an edit (when it
+      // also stores the tab): running before that would send the previous document. A user typing never sees it.
+      await page.waitForFunction(() =>
+        Object.values((globalThis as unknown as { localStorage: Record<string, string> }).localStorage).some((v) => v.includes('inferenceServiceStatusChanged')),
+      );
+      await page.click('.graphiql-execute-button');
+      await subscribed;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const created = await fetch(`${platform.url}/api/v1/inference/services`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'explorer live', workspace_id: WS, model_id: modelId, model_version: 'v1.0', memory: 268435456 }),
+      });
+      const id = ((await created.json()) as { data: { service_id: string } }).data.service_id;
+      await page.waitForFunction(
+        ([sel, want]) => ((globalThis as unknown as PageDom).document.querySelector(sel!)?.CodeMirror?.getValue() ?? '').includes(want!),
+        ['.graphiql-response .CodeMirror', id],
+      );
+      const shown = JSON.parse(await editorText(page, '.graphiql-response .CodeMirror')) as { data: { inferenceServiceStatusChanged: { serviceId: string; status: string } } };
+      expect(shown.data.inferenceServiceStatusChanged.serviceId).toBe(id);
+      expect(offsite).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it('still answers GraphQL clients (JSON) on the same path', async () => {
     const res = await fetch(`${platform.url}/graphql`, {
       method: 'POST',
@@ -94,7 +147,8 @@ describe('GraphQL explorer at /graphql', () => {
       body: JSON.stringify({ query: '{ inferenceServices { items { id } } }' }),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: { inferenceServices: { items: [{ id: serviceId }] } } });
+    const body = (await res.json()) as { data: { inferenceServices: { items: { id: string }[] } } };
+    expect(body.data.inferenceServices.items).toContainEqual({ id: serviceId });
   });
 });
 
