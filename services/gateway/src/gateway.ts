@@ -12,8 +12,6 @@ import { startStatusFeed } from './events/status-feed.js';
 import { catchUpFromStore, rememberStoredVersions } from './events/status-catch-up.js';
 import { registerStatusMetrics } from './events/status.metrics.js';
 import { registerServiceStatusMetrics } from './events/service-status.metrics.js';
-import { docsPages, graphqlExplorer, openApiDocument } from './openapi/docs.routes.js';
-import { buildOpenApiDocument } from './openapi/openapi.document.js';
 
 export interface GatewayLimits {
   /** Largest JSON body (predict images travel base64 in it). */
@@ -45,9 +43,6 @@ export interface GatewayOptions {
   bus: EventBus;
   httpServer: Server;
 }
-
-/** The API's version in the OpenAPI document: the gateway package's. */
-const GATEWAY_VERSION = '0.1.0';
 
 /** Shared by REST and GraphQL entry points. */
 export type GatewayContext = Omit<GatewayOptions, 'httpServer'>;
@@ -86,11 +81,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await statusFeed.unsubscribe();
       throw err;
     });
-  // Before the token checks: the document and the pages hold no tenant data (README "API reference").
-  // Built at the first request: the public URL may be known only once the server listens (PORT=0).
-  app.get('/api/v1/openapi.json', openApiDocument(() => buildOpenApiDocument({ publicUrl: ctx.deps.publicUrl, version: GATEWAY_VERSION })));
-  app.use('/docs', docsPages());
-  const logStreams = mountRest(app, ctx, { graphql: [graphqlExplorer(), ...graphql.middleware] });
+  const logStreams = mountRest(app, ctx, { graphql: graphql.middleware });
   return {
     app,
     async stop() {

@@ -9,6 +9,8 @@ import { requestContext } from '../http/request-context.middleware.js';
 import { methodNotAllowed } from '../http/method-not-allowed.js';
 import { recordRouteBase, tagRoute } from '../http/route-pattern.js';
 import { consoleRoutes } from '../console/console.routes.js';
+import { docsPages, graphqlExplorer, openApiDocument } from '../openapi/docs.routes.js';
+import { buildOpenApiDocument } from '../openapi/openapi.document.js';
 import { artifactRoutes } from './artifact.routes.js';
 import { modelRoutes } from './model.routes.js';
 import { serviceRoutes } from './service.routes.js';
@@ -27,8 +29,13 @@ export function mountRest(app: Express, ctx: GatewayContext, extra: RestExtras):
   app.use(requestContext(ctx.logger));
   app.use(httpMetrics(ctx.metrics));
   app.use(healthRoutes({ ready: ctx.ready, metrics: ctx.metrics, logger: ctx.logger }));
-  app.use('/graphql', tagRoute('/graphql'), ...(Array.isArray(extra.graphql) ? extra.graphql : [extra.graphql]));
+  // A browser opening /graphql gets the offline explorer; GraphQL requests go on to Apollo.
+  app.use('/graphql', tagRoute('/graphql'), graphqlExplorer(), ...(Array.isArray(extra.graphql) ? extra.graphql : [extra.graphql]));
   app.get('/', apiIndex);
+  // The API's description and its reference page: no token, they hold no tenant data (README "API reference").
+  // Built at the first request: the public URL may be known only once the server listens (PORT=0).
+  app.get('/api/v1/openapi.json', openApiDocument(() => buildOpenApiDocument({ publicUrl: ctx.deps.publicUrl, version: API_VERSION })));
+  app.use('/docs', tagRoute('/docs'), docsPages());
   // The console's static files (no data in them, so no token; its API calls carry one).
   app.use(consoleRoutes());
   // Before the user routes: it takes artifact tokens only (replicas), and user tokens open nothing there.
@@ -56,9 +63,14 @@ const apiIndex: RequestHandler = (_req, res) => {
       health: '/healthz',
       readiness: '/readyz',
       metrics: '/metrics',
+      openapi: '/api/v1/openapi.json',
+      docs: '/docs',
     },
   });
 };
+
+/** The API's version in the OpenAPI document: the gateway package's. */
+const API_VERSION = '0.1.0';
 
 function apiV1(ctx: GatewayContext, logStreams: LogStreams): Router {
   const api = Router();
