@@ -123,7 +123,12 @@ try {
   const provisionerPort = await start('provisioner', { PROVISIONER_PORT: env.PROVISIONER_PORT || '8082' });
   const routerPort = await start('router', { ROUTER_PORT: env.ROUTER_PORT || '8081' });
   const routerUrl = env.RGPU_ROUTER_URL || `http://${host}:${routerPort}`;
-  const gatewayPort = await start('gateway', { PORT: env.PORT || '8080', RGPU_ROUTER_URL: routerUrl });
+  // Replica logs are read from the provisioner (its internal endpoint, logs tokens from the shared secret).
+  const gatewayPort = await start('gateway', {
+    PORT: env.PORT || '8080',
+    RGPU_ROUTER_URL: routerUrl,
+    RGPU_PROVISIONER_URLS: env.RGPU_PROVISIONER_URLS || `http://${host}:${provisionerPort}`,
+  });
   const gatewayUrl = `http://${host}:${gatewayPort}`;
   const adminToken = await signToken(secret, { sub: 'admin', admin: true, ttlSeconds: 30 * 86400 });
   process.stdout.write(
