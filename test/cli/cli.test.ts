@@ -32,6 +32,26 @@ function rgpu(args: string[], opts: { env?: Record<string, string>; stdin?: stri
   });
 }
 
+/** Starts a long-running command, resolves with its output once `until` shows up, then interrupts it. */
+function followUntil(args: string[], until: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no ${until} in 10 s: ${out}`));
+    }, 10_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (until.test(out)) {
+        clearTimeout(timer);
+        child.kill('SIGINT');
+        resolve(out);
+      }
+    });
+  });
+}
+
 const json = <T>(r: Run): T => {
   expect(r.stderr, r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -123,11 +143,29 @@ describe('rgpu CLI against a real platform', () => {
     expect(watched.code).toBe(0);
     expect(watched.stdout).toMatch(/running 2\/2 ready/);
 
-    const stopped = await rgpu(['services', 'stop', id]);
-    expect(stopped.code).toBe(0);
+    const stopped = await rgpu(['services', 'stop', id, '--wait']);
+    expect(stopped.stderr).toBe('');
+    expect(stopped.stdout).toMatch(/stopped 0\/2 ready/);
     const started = await rgpu(['services', 'start', id, '--wait']);
     expect(started.stderr).toBe('');
     expect(started.stdout).toMatch(/running 2\/2 ready/);
+
+    // Replica logs: the platform's logs endpoint, one line per entry prefixed with its replica.
+    const logs = await rgpu(['services', 'logs', id, '--tail', '5']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(new RegExp(`^\\[${id}-[a-z0-9]+\\] \\d{4}-\\d\\d-\\d\\dT`, 'm'));
+    const logItems = json<{ items: { replica: string; line: string }[] }>(await rgpu(['services', 'logs', id, '--tail', '2', '--json']));
+    expect(logItems.items.length).toBeGreaterThan(0);
+    expect(logItems.items.length).toBeLessThanOrEqual(2);
+    // --follow reads the server-sent events: the tail arrives at once, the command runs until interrupted.
+    const followed = await followUntil(['services', 'logs', id, '--tail', '1', '--follow', '--json'], /"replica":"svc-/);
+    expect(JSON.parse(followed.split('\n')[0])).toMatchObject({ replica: expect.stringMatching(/^svc-/), line: expect.any(String) });
+
+    // The model cannot go while the service uses it: the API's 409, in the language --lang asks for.
+    const inUse = await rgpu(['models', 'delete', String(model.model_id), '--lang', 'zh']);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/HTTP 409/);
+    expect(inUse.stderr).toMatch(/[\u4e00-\u9fff]/);
 
     const events = json<{ items: { type: string; status: string }[] }>(await rgpu(['services', 'events', id, '--json']));
     expect(events.items.map((e) => e.status)).toEqual(expect.arrayContaining(['creating', 'running', 'stopped']));
@@ -138,6 +176,8 @@ describe('rgpu CLI against a real platform', () => {
     const gone = await rgpu(['services', 'get', id]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/error: .*\(HTTP 404, code 404\d\d\)/);
+    expect((await rgpu(['models', 'delete', String(model.model_id)])).code).toBe(0);
+    expect(json<{ items: unknown[] }>(await rgpu(['models', 'list', '--json'])).items).toEqual([]);
   });
 
   it('npm links the workspace bin as node_modules/.bin/rgpu', async () => {

@@ -6,7 +6,7 @@ import { contextOf, intOption, memoryOption, numberOption, UsageError, type Cont
 import { followLogs, printLogs } from './logs.command.js';
 import { emit, gib, shortTime } from './output.js';
 import { renderFields, renderTable } from './table.render.js';
-import { watchService, type StatusChange } from './watch.subscription.js';
+import { watchService, type StatusChange, type WatchTarget } from './watch.subscription.js';
 
 interface ServiceSummary {
   service_id: string;
@@ -65,15 +65,15 @@ function detailText(s: ServiceDetail): string {
  * Prints live progress until the service is running (exit 0) or failed/stopped (an ApiError: exit 1). With
  * --json the changes go to stderr as they come and the final state to stdout, so a script still reads one JSON.
  */
-async function follow(ctx: Context, id: string, timeoutS: number): Promise<void> {
+async function follow(ctx: Context, id: string, timeoutS: number, target: WatchTarget = 'running'): Promise<void> {
   const started = Date.now();
   const line = (c: StatusChange) => {
     const text = `+${((Date.now() - started) / 1000).toFixed(2)}s ${c.status} ${c.readyReplicas}/${c.replicas} ready${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}\n`;
     (ctx.json ? process.stderr : process.stdout).write(text);
   };
-  const final = await watchService(ctx.api, id, line, timeoutS * 1000);
+  const final = await watchService(ctx.api, id, line, timeoutS * 1000, target);
   if (ctx.json) ctx.out(JSON.stringify({ service_id: id, ...final }, null, 2) + '\n');
-  if (final.status !== 'running') throw new ApiError(0, 0, `${id} is ${final.status}${final.reason ? ` (${final.reason})` : ''}${final.message ? `: ${final.message}` : ''}`);
+  if (final.status !== target) throw new ApiError(0, 0, `${id} is ${final.status}${final.reason ? ` (${final.reason})` : ''}${final.message ? `: ${final.message}` : ''}`);
 }
 
 export function servicesCommands(program: Command): void {
@@ -186,14 +186,14 @@ export function servicesCommands(program: Command): void {
       .command(action)
       .description(action === 'stop' ? 'stop every replica (the service and its spec stay)' : 'start a stopped or failed service again')
       .argument('<service_id>')
-      .option('--wait', action === 'start' ? 'follow the status until running or failed' : 'no effect (stop is asynchronous)')
+      .option('--wait', action === 'start' ? 'follow the status until running or failed' : 'follow the status until every replica has stopped')
       .option('--timeout <seconds>', 'with --wait: give up after this long', intOption('--timeout', 1), 300)
       .action(async (id: string, o: { wait?: boolean; timeout: number }, cmd: Command) => {
         const ctx = await contextOf(cmd);
         const { message, data } = await ctx.api.request<ServiceDetail | undefined>('POST', `${svcPath(id)}/${action}`);
-        if (action === 'start' && o.wait) {
+        if (o.wait) {
           (ctx.json ? process.stderr : process.stdout).write(`${message}\n`);
-          return follow(ctx, id, o.timeout);
+          return follow(ctx, id, o.timeout, action === 'start' ? 'running' : 'stopped');
         }
         emit(ctx, data ?? { service_id: id, message }, () => `${message}: ${id}\n`);
       });

@@ -24,16 +24,23 @@ interface ServiceDetail {
   updated_at: string;
 }
 
-/** The states a watch ends on: the service is up, or it will not come up without someone acting. */
-const FINAL = new Set(['running', 'failed', 'stopped']);
+/** What a watch waits for: `running` with every replica ready (create, start, watch), or `stopped` (stop --wait). */
+export type WatchTarget = 'running' | 'stopped';
+
+/** The target reached, or a state the target cannot follow without someone acting. */
+function isFinal(c: StatusChange, target: WatchTarget): boolean {
+  if (c.status === 'failed') return true;
+  if (target === 'running') return c.status === 'stopped' || (c.status === 'running' && c.readyReplicas >= c.replicas);
+  return c.status === 'stopped';
+}
 
 /**
- * Follows a service until it is `running` (resolves) or `failed`/`stopped` (resolves too; the caller decides the
- * exit code), printing each change through `onChange`. The subscription is opened first and the current state read
+ * Follows a service until it reaches `target` or a final state that is not it (resolves either way; the caller
+ * decides the exit code), printing each change through `onChange`. The subscription is opened first and the current state read
  * after it is acknowledged, so a change between the two is never missed; a `running` that is not yet fully ready
  * (ready < desired) is not final. The token travels in `connection_init`, as the platform expects.
  */
-export async function watchService(api: ApiClient, id: string, onChange: (c: StatusChange) => void, timeoutMs: number): Promise<StatusChange> {
+export async function watchService(api: ApiClient, id: string, onChange: (c: StatusChange) => void, timeoutMs: number, target: WatchTarget = 'running'): Promise<StatusChange> {
   const wsUrl = `${api.baseUrl.replace(/^http/, 'ws')}/graphql`;
   const connectionParams = { authorization: `Bearer ${api.options.token ?? ''}` };
   // The gateway words subscription messages in the upgrade request's Accept-Language.
@@ -54,7 +61,7 @@ export async function watchService(api: ApiClient, id: string, onChange: (c: Sta
     on: { connected: () => acked() },
   });
   let last: StatusChange | undefined;
-  const done = (c: StatusChange) => FINAL.has(c.status) && (c.status !== 'running' || c.readyReplicas >= c.replicas);
+  const done = (c: StatusChange) => isFinal(c, target);
   try {
     return await new Promise<StatusChange>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ApiError(0, 0, `timed out after ${Math.round(timeoutMs / 1000)} s; last status: ${last?.status ?? 'unknown'}`)), timeoutMs);
