@@ -38,10 +38,8 @@ async function readToken(): Promise<string> {
     return Buffer.concat(chunks).toString('utf8').trim();
   }
   process.stderr.write('Token: ');
+  // terminal: true puts the tty in raw mode and readline echoes only to `output`; with none, the token is not shown.
   const rl = createInterface({ input: process.stdin, terminal: true });
-  // Muted prompt: the token is not echoed to the terminal.
-  const out = rl as unknown as { _writeToOutput?: (s: string) => void };
-  out._writeToOutput = () => undefined;
   try {
     return (await rl.question('')).trim();
   } finally {
