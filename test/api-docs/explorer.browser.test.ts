@@ -153,14 +153,28 @@ describe('GraphQL explorer at /graphql', () => {
 });
 
 describe('API reference at /docs', () => {
-  it('renders the OpenAPI document with its operations, offline', { timeout: 45_000 }, async () => {
+  it('renders the OpenAPI document with its operations, offline, and "Try it out" calls the platform with the token', { timeout: 45_000 }, async () => {
     const { page, offsite, problems, close } = await openPage();
     try {
+      page.setDefaultTimeout(15_000);
       const res = await page.goto(`${platform.url}/docs`);
       expect(res?.status()).toBe(200);
       await page.waitForSelector('.swagger-ui .info .title');
       expect(await page.textContent('.swagger-ui .info .title')).toContain('RemoteGPU Inference');
       await page.waitForSelector('.opblock-summary-path[data-path="/api/v1/inference/services/{id}/predict"]');
+      // "Authorize" with the token, then "Try it out" on the list route: the call goes to this platform and answers.
+      await page.click('.scheme-container .btn.authorize');
+      const scheme = page.locator('.modal-ux form').filter({ hasText: 'bearerAuth' });
+      await scheme.locator('input').fill(token);
+      await scheme.locator('button.authorize').click();
+      await page.locator('.modal-ux .btn-done').first().click();
+      await page.click('#operations-Inference_services-listServices .opblock-summary');
+      await page.click('#operations-Inference_services-listServices .try-out__btn');
+      const called = page.waitForResponse((r) => r.url().startsWith(`${platform.url}/api/v1/inference/services`) && r.request().method() === 'GET');
+      await page.click('#operations-Inference_services-listServices .execute');
+      const answer = await called;
+      expect(answer.status()).toBe(200);
+      expect(((await answer.json()) as { data: { items: { service_id: string }[] } }).data.items.map((i) => i.service_id)).toContain(serviceId);
       expect(offsite).toEqual([]);
       expect(problems).toEqual([]);
     } finally {

@@ -249,7 +249,12 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): JsonSchem
         'GraphQL is served at `/graphql` (an explorer opens there in a browser); the data plane is at `/inference/{service_id}`.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
-    servers: [{ url: options.publicUrl.replace(/\/+$/, '') || '/' }],
+    // Relative first: "Try it out" on /docs then calls the origin the page was opened on, whatever name the user
+    // typed (the pages' CSP allows only that origin). The public URL follows for clients generated from the file.
+    servers: [
+      { url: '/', description: 'The platform that served this document' },
+      ...(options.publicUrl ? [{ url: options.publicUrl.replace(/\/+$/, ''), description: 'RGPU_PUBLIC_URL (endpoint_url is built on it)' }] : []),
+    ],
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'Inference services', description: 'Create, scale, stop, start, delete and call inference services.' },
