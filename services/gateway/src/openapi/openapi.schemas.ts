@@ -65,7 +65,7 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   ErrorEnvelope: {
     ...closed(
       {
-        code: { type: 'integer', description: 'A stable error code: the HTTP status times 100 plus a detail (README "Error codes").' },
+        code: { type: 'integer', description: 'A stable error code: the HTTP status times 100 (40000 invalid input, 40100, 40400, 40900, …).' },
         message: { type: 'string' },
         data: closed({ errors: { type: 'array', items: ref('FieldError') } }),
       },
@@ -93,7 +93,7 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     gpu: FIELD_SCHEMAS.gpu,
     workspace_id: FIELD_SCHEMAS.id,
     ready_replicas: { type: 'integer', minimum: 0 },
-    status_reason: { ...nullableText, description: 'A stable reason code (README "Status reasons"), or null.' },
+    status_reason: { ...nullableText, description: 'A stable, machine-readable reason code (e.g. gpu_request_exceeds_capacity), or null.' },
     status_message: { ...nullableText, description: "The reason worded in the request's language." },
     updated_at: timestamp,
   }),
