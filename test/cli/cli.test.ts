@@ -25,6 +25,7 @@ let token: string;
 function rgpu(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = execFile(process.execPath, [BIN, ...args], { env: { ...env, ...opts.env }, timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err && err.killed) return resolve({ code: null, stdout, stderr: `${stderr}[killed: rgpu ${args.join(' ')} ran past 20 s]` });
       if (err && typeof err.code !== 'number') return reject(err);
       resolve({ code: child.exitCode, stdout, stderr });
     });
@@ -122,7 +123,7 @@ describe('rgpu CLI against a real platform', () => {
     // create --wait follows the GraphQL subscription until running; progress lines come before the end.
     const created = await rgpu(['services', 'create', '--name', 'cli-svc', '--model', String(model.model_id), '--version', 'v1', '--replicas', '1', '--memory', '1Gi', '--wait']);
     expect(created.stderr).toBe('');
-    expect(created.code).toBe(0);
+    expect(created.code, created.stdout).toBe(0);
     const id = /svc-[a-z0-9]+/.exec(created.stdout)![0];
     expect(created.stdout).toMatch(/running 1\/1 ready/);
 
@@ -132,7 +133,7 @@ describe('rgpu CLI against a real platform', () => {
     expect(got).toMatchObject({ status: 'running', memory: 1024 ** 3, ready_replicas: 1 });
 
     const predicted = await rgpu(['services', 'predict', id, '--image', path.join(home.path, 'red.png')]);
-    expect(predicted.code).toBe(0);
+    expect(predicted.code, predicted.stderr).toBe(0);
     expect(predicted.stdout.split('\n')[1]).toMatch(/^red\s+\d+\.\d%/); // top class first
     const p = json<{ predictions: { class: string; confidence: number }[] }>(await rgpu(['services', 'predict', id, '--image', path.join(home.path, 'red.png'), '--json']));
     expect(p.predictions[0].class).toBe('red');
