@@ -127,6 +127,14 @@ describe('rgpu CLI against a real platform', () => {
     const id = /svc-[a-z0-9]+/.exec(created.stdout)![0];
     expect(created.stdout).toMatch(/running 1\/1 ready/);
 
+    // A service that cannot come up ends the wait with exit 1 and its reason; --json keeps stdout one JSON document.
+    const failed = await rgpu(['services', 'create', '--name', 'cli-gpu', '--model', String(model.model_id), '--version', 'v1', '--gpu', '1', '--wait', '--json']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/failed .*gpu_request_exceeds_capacity/);
+    const failedState = JSON.parse(failed.stdout) as { service_id: string; status: string; reason: string };
+    expect(failedState).toMatchObject({ status: 'failed', reason: 'gpu_request_exceeds_capacity' });
+    expect((await rgpu(['services', 'delete', failedState.service_id])).code).toBe(0);
+
     const list = await rgpu(['services', 'list', '--status', 'running']);
     expect(list.stdout).toMatch(new RegExp(`^${id}\\s+cli-svc\\s+running\\s+1\\s`, 'm'));
     const got = json<{ status: string; memory: number; ready_replicas: number }>(await rgpu(['services', 'get', id, '--json']));
