@@ -148,6 +148,8 @@ describe('rgpu CLI against a real platform', () => {
 
     const scaled = json<{ replicas: number }>(await rgpu(['services', 'scale', id, '2', '--json']));
     expect(scaled.replicas).toBe(2);
+    const updated = json<{ description: string; memory: number }>(await rgpu(['services', 'update', id, '--description', 'from the CLI', '--memory', '1.5Gi', '--json']));
+    expect(updated).toMatchObject({ description: 'from the CLI', memory: 1.5 * 1024 ** 3 });
     const watched = await rgpu(['services', 'watch', id]);
     expect(watched.code).toBe(0);
     expect(watched.stdout).toMatch(/running 2\/2 ready/);
