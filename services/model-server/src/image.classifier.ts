@@ -97,7 +97,8 @@ export class ImageClassifier {
     let values: Float32Array | Float64Array;
     try {
       const feeds = { [plan.inputName]: new ort.Tensor('float32', input, [n, c, h, w]) };
-      const results = await this.model.session.run(feeds, [plan.outputName]);
+      // A batch's tensor was allocated for this run alone, so it is handed to the worker instead of copied.
+      const results = await this.model.session.run(feeds, [plan.outputName], n > 1);
       values = results[plan.outputName].data as Float32Array | Float64Array;
     } catch (err) {
       throw n === 1 ? errors.internal(err) : modelErrors.batchFailed(n, err);

@@ -122,7 +122,7 @@ export class InferencePipeline {
     for (const name of Object.keys(first.feeds)) feeds[name] = stack(items.map((i) => i.request.feeds[name]));
     let results: Outputs;
     try {
-      results = await this.model.session.run(feeds, first.outputNames);
+      results = await this.model.session.run(feeds, first.outputNames, true); // stacked for this run alone
     } catch {
       // One request's values (an index out of range…) must not fail the others: each runs alone, and only the
       // culprit gets its 400. Counted as extra runs in the metrics.

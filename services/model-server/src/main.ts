@@ -2,7 +2,8 @@ import { batchingProblem, ConfigError } from '@remotegpu/core';
 import { runMain } from '@remotegpu/process';
 import { loadConfig, type ModelServerConfig } from './server.config.js';
 import { createLogger } from './logger.js';
-import { loadModel, ModelLoadError, type LoadedModel } from './model.session.js';
+import { ModelLoadError, type LoadedModel } from './model.session.js';
+import { loadModelInWorker } from './session.worker-client.js';
 import { configureSharp } from './image.preprocess.js';
 import { setUpClassifier } from './image.classifier.js';
 import { InferencePipeline } from './inference.pipeline.js';
@@ -49,7 +50,15 @@ await runMain<ModelServerConfig>({
     }
     let model: LoadedModel;
     try {
-      model = await loadModel({ path: config.modelPath, device: config.device, gpuAssigned: config.gpuAssigned, intraOpThreads: config.intraOpThreads, logger });
+      model = await loadModelInWorker(
+        { path: config.modelPath, device: config.device, gpuAssigned: config.gpuAssigned, intraOpThreads: config.intraOpThreads, logger },
+        // No model runs any more: stop taking requests (the drain answers the ones admitted with errors) and exit.
+        (err) => {
+          logger.fatal({ err }, 'the onnxruntime worker died');
+          process.exitCode = 1;
+          shutdown('onnxruntime worker died');
+        },
+      );
     } catch (err) {
       if (err instanceof ModelLoadError) throw new ConfigError([`${source.kind === 'uri' ? 'RGPU_MODEL_URI' : 'RGPU_MODEL_PATH'}: ${err.message}`]);
       throw err;

@@ -6,9 +6,16 @@ import type { DeviceChoice } from './server.config.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
+/** What the replica needs of a session: runs (optionally handing the input buffers over) and release. */
+export interface ModelRunner {
+  run(feeds: Record<string, ort.Tensor>, outputNames: readonly string[], transfer?: boolean): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
 /** One ONNX model loaded once for the life of the process; every request shares its session. */
 export interface LoadedModel {
-  session: ort.InferenceSession;
+  /** The session itself, or its stand-in on the main thread when it runs in a worker (session.worker-client.ts). */
+  session: ModelRunner;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   executionProvider: ExecutionProvider;
@@ -100,7 +107,10 @@ export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
 
 function describe(session: ort.InferenceSession, executionProvider: ExecutionProvider, fallbackReason?: string): LoadedModel {
   return {
-    session,
+    session: {
+      run: (feeds, outputNames) => session.run(feeds, [...outputNames]) as Promise<Record<string, ort.Tensor>>,
+      release: () => session.release(),
+    },
     inputs: session.inputMetadata.map(toTensorSpec),
     outputs: session.outputMetadata.map(toTensorSpec),
     executionProvider,
