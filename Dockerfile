@@ -31,6 +31,9 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 COPY packages/auth/package.json packages/auth/
 COPY packages/bus/package.json packages/bus/
+# The CLI's bin file too: npm ci links workspace bins and would find no target otherwise.
+COPY packages/cli/package.json packages/cli/
+COPY packages/cli/bin packages/cli/bin
 COPY packages/console/package.json packages/console/
 COPY packages/core/package.json packages/core/
 COPY packages/http/package.json packages/http/
