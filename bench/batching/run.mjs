@@ -102,6 +102,13 @@ async function inProcessLimit(file, height, width, image, threads = THREADS, bat
   return rows;
 }
 
+/** Images per model run on a replica so far: the sum and count of its rgpu_model_batch_size histogram. */
+async function runStats(replicaUrl) {
+  const text = await (await fetch(`${replicaUrl}/metrics`)).text();
+  const num = (re) => Number(re.exec(text)?.[1] ?? 0);
+  return { images: num(/^rgpu_model_batch_size_sum\{[^}]*\} (\S+)$/m), runs: num(/^rgpu_model_batch_size_count\{[^}]*\} (\S+)$/m) };
+}
+
 async function load(url, body, headers, connections) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const times = [];
@@ -190,7 +197,7 @@ async function main() {
       lines.push('|---|' + rows.map(() => '---').join('|') + '|');
       lines.push('| images/s | ' + rows.map((l) => l.ips.toFixed(0)).join(' | ') + ` |`, '', `limit: ${best.ips.toFixed(0)} images/s at batch ${best.batch}; batching on = {max_batch_size: ${maxBatch}, max_queue_delay_ms: ${DELAY_MS}}`, '');
       lines.push(`intra-op threads at batch ${best.batch}: ` + threads.map((x) => `${x.t} → ${x.ips.toFixed(0)} images/s`).join(', '), '');
-      lines.push('| path | batching | connections | images/s | p50 ms | p99 ms | × limit | errors |', '|---|---|---|---|---|---|---|---|');
+      lines.push('| path | batching | connections | images/s | p50 ms | p99 ms | × limit | images/run | errors |', '|---|---|---|---|---|---|---|---|---|');
       const cells = new Map();
       for (const via of ['direct', 'router']) {
         for (const batching of [false, true]) {
@@ -199,9 +206,12 @@ async function main() {
           const headers = via === 'direct' ? {} : { authorization: `Bearer ${token}` };
           await load(url, body, headers, 4); // warm-up: first sharp/onnxruntime calls, router connections
           for (const c of CONNECTIONS) {
+            const before = await runStats(r.url);
             const m = await load(url, body, headers, c);
+            const after = await runStats(r.url);
+            m.meanBatch = (after.images - before.images) / Math.max(1, after.runs - before.runs);
             cells.set(`${via}/${batching}/${c}`, m);
-            lines.push(`| ${via} | ${batching ? 'on' : 'off'} | ${c} | ${m.ips.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.ips / best.ips).toFixed(2)} | ${m.errors} |`);
+            lines.push(`| ${via} | ${batching ? 'on' : 'off'} | ${c} | ${m.ips.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.ips / best.ips).toFixed(2)} | ${m.meanBatch.toFixed(1)} | ${m.errors} |`);
             console.error(`${height}x${width} ${via} batching=${batching} c=${c}: ${m.ips.toFixed(0)} images/s`);
           }
         }
