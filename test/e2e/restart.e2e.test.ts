@@ -104,7 +104,7 @@ describe('standalone restart with running services (real processes)', () => {
 
     // Nothing lost: the model and its version, the service's spec, both histories.
     expect((await api.call('GET', `/models/${modelId}`)).body).toEqual(before.model);
-    const { status: _s, ready_replicas: _r, status_reason: _sr, status_message: _sm, updated_at: _u, endpoint_url: _e, ...spec } = before.keeper!;
+    const { status: _s, ready_replicas: _r, status_reason: _sr, status_message: _sm, updated_at: _u, endpoint_url: _e, replica_states: _rs, ...spec } = before.keeper!;
     expect(detail).toMatchObject(spec);
     expect(await api.events(sleeper)).toEqual(before.sleeperEvents);
     const keeperEvents = await api.events(keeper);

@@ -38,6 +38,11 @@ export interface InferenceService extends ServiceSpec {
   readyReplicas: number;
   /** Data-plane addresses of the ready replicas, written by the provisioner; the router routes to these. */
   endpoints: ReplicaEndpoint[];
+  /**
+   * Every replica the runtime reported at the last reconcile that changed it (any phase, any generation), sorted
+   * by id and capped at MAX_REPLICA_STATES; written by the provisioner. Absent on records written before it existed.
+   */
+  replicaStates?: ReplicaState[];
   /** Bumped when what a replica runs changes (version, resources): the runtime rolls replicas to it. Scaling keeps it. */
   generation: number;
   /** The generation the current status describes (0 until the provisioner first looked). */
@@ -56,6 +61,23 @@ export interface ReplicaEndpoint {
   /** Base URL of the replica's model server, e.g. `http://127.0.0.1:41234`. */
   url: string;
 }
+
+/** A replica's phase as the runtime reports it (runtime port `ReplicaPhase`). */
+export type ReplicaStateName = 'pending' | 'starting' | 'ready' | 'restarting' | 'terminating';
+
+/** One replica as a user sees it on the service detail: not its address (that is the router's business). */
+export interface ReplicaState {
+  replicaId: string;
+  generation: number;
+  state: ReplicaStateName;
+  restarts: number;
+  /** Execution provider (`cpu` / `cuda`) once the replica reported it. */
+  device: string | null;
+  message: string | null;
+}
+
+/** A record keeps at most this many replica states, so a runaway rollout cannot grow it without bound. */
+export const MAX_REPLICA_STATES = 64;
 
 /** One line of a service's lifecycle history (`GET /services/{id}/events`). */
 export interface ServiceEvent {

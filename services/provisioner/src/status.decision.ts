@@ -4,7 +4,9 @@ import {
   type InferenceService,
   type ModelVersion,
   type ReasonParams,
+  MAX_REPLICA_STATES,
   type ReplicaEndpoint,
+  type ReplicaState,
   type ServiceStatus,
 } from '@remotegpu/core';
 import type { ReplicaObservation, RuntimeCondition, RuntimeObservation, RuntimeServiceSpec } from '@remotegpu/runtime';
@@ -24,6 +26,8 @@ export interface StatusView {
   statusMessage: string | null;
   readyReplicas: number;
   endpoints: ReplicaEndpoint[];
+  /** Every replica the runtime reports, for the service detail (`replicaStatesOf`). */
+  replicaStates: ReplicaState[];
   observedGeneration: number;
 }
 
@@ -96,6 +100,42 @@ export function readyEndpoints(replicas: readonly ReplicaObservation[]): Replica
     .sort((a, b) => (a.replicaId < b.replicaId ? -1 : a.replicaId > b.replicaId ? 1 : 0));
 }
 
+/** A replica's message as stored: long runtime messages (pod events) are cut so the record stays small. */
+const MAX_REPLICA_MESSAGE = 500;
+
+/**
+ * Every replica the runtime reports, in any phase, as the service detail shows it: sorted by id so that an
+ * unchanged set compares (and is stored) the same, and capped so that a record stays bounded.
+ */
+export function replicaStatesOf(replicas: readonly ReplicaObservation[]): ReplicaState[] {
+  return replicas
+    .map((r) => ({
+      replicaId: r.replicaId,
+      generation: r.generation,
+      state: r.phase,
+      restarts: r.restarts,
+      device: r.device,
+      message: r.message === null ? null : r.message.slice(0, MAX_REPLICA_MESSAGE),
+    }))
+    .sort((a, b) => (a.replicaId < b.replicaId ? -1 : a.replicaId > b.replicaId ? 1 : 0))
+    .slice(0, MAX_REPLICA_STATES);
+}
+
+export function sameReplicaStates(a: readonly ReplicaState[], b: readonly ReplicaState[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (r, i) =>
+        r.replicaId === b[i].replicaId &&
+        r.generation === b[i].generation &&
+        r.state === b[i].state &&
+        r.restarts === b[i].restarts &&
+        r.device === b[i].device &&
+        r.message === b[i].message,
+    )
+  );
+}
+
 /**
  * Where a service that should run stands before looking at replicas: a stopped one is being started, and a
  * spec the provisioner has not acted on yet is a rollout (the gateway normally wrote both already; this
@@ -118,6 +158,7 @@ export function decideRunning(service: InferenceService, observation: RuntimeObs
     // while old replicas still answer. Capped at the desired count during the surge.
     readyReplicas: Math.min(endpoints.length, service.replicas),
     endpoints,
+    replicaStates: replicaStatesOf(observation.replicas),
     observedGeneration: service.generation,
   };
   const condition = observation.condition;
@@ -158,6 +199,7 @@ export function decideModelVersionMissing(service: InferenceService, observation
     ...reason(REASONS.modelVersionMissing, { modelId: service.modelId, version: service.modelVersion }),
     readyReplicas: current.filter((r) => r.phase === 'ready').length,
     endpoints: [],
+    replicaStates: replicaStatesOf(observation.replicas),
     observedGeneration: service.generation,
   };
 }
@@ -175,6 +217,7 @@ export function decideStopped(service: InferenceService, observation: RuntimeObs
       ...keptReason(service),
       readyReplicas: observation.replicas.filter((r) => r.phase === 'ready').length,
       endpoints: [],
+      replicaStates: replicaStatesOf(observation.replicas),
       observedGeneration: service.generation,
     };
   }
@@ -183,6 +226,7 @@ export function decideStopped(service: InferenceService, observation: RuntimeObs
     ...NO_REASON,
     readyReplicas: 0,
     endpoints: [],
+    replicaStates: [],
     observedGeneration: service.generation,
   };
 }
@@ -200,6 +244,7 @@ export function statusPatch(service: InferenceService, view: StatusView): Partia
   if (!sameParams(view.statusParams, service.statusParams ?? null)) patch.statusParams = view.statusParams;
   if (view.readyReplicas !== service.readyReplicas) patch.readyReplicas = view.readyReplicas;
   if (!sameEndpoints(view.endpoints, service.endpoints)) patch.endpoints = view.endpoints;
+  if (!sameReplicaStates(view.replicaStates, service.replicaStates ?? [])) patch.replicaStates = view.replicaStates;
   if (view.observedGeneration !== service.observedGeneration) patch.observedGeneration = view.observedGeneration;
   return Object.keys(patch).length ? patch : null;
 }

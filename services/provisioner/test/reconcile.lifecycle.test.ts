@@ -105,6 +105,20 @@ describe('reconcile: service lifecycle', () => {
     expect((await h.history(service.id)).length).toBe(history);
   });
 
+  it('records each replica\'s state: written when a replica changes (a crash), never by an unchanged reconcile', async () => {
+    const service = await runningService();
+    const ready = (await h.get(service.id)).replicaStates ?? [];
+    expect(ready.map((r) => [r.state, r.restarts, r.generation])).toEqual([['ready', 0, 1], ['ready', 0, 1]]);
+    expect(ready.map((r) => r.replicaId)).toEqual(h.runtime.replicas(service.id).map((r) => r.replicaId).sort());
+
+    const crashed = h.runtime.crash(service.id);
+    await reconcile(service.id);
+    const after = await h.get(service.id);
+    expect(after.replicaStates?.find((r) => r.replicaId === crashed)).toMatchObject({ state: 'restarting', restarts: 1 });
+    expect(await reconcile(service.id)).toBe('unchanged');
+    expect((await h.get(service.id)).version).toBe(after.version);
+  });
+
   it('stop: stopping while replicas terminate (no endpoints), then stopped with the runtime empty; start brings it back', async () => {
     const service = await runningService();
     await h.stop(service.id);

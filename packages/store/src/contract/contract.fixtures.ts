@@ -25,6 +25,7 @@ export function serviceFixture(overrides: Partial<NewService> = {}): NewService 
     statusMessage: null,
     readyReplicas: 0,
     endpoints: [],
+    replicaStates: [],
     generation: 1,
     observedGeneration: 0,
     createdAt: now,

@@ -25,6 +25,7 @@ export function serviceWriteContract(h: StoreHolder): void {
         statusMessage: 'stop requested by user',
         readyReplicas: 1,
         endpoints: [{ replicaId: 'r-1', url: 'http://127.0.0.1:40001' }],
+        replicaStates: [{ replicaId: 'r-1', generation: 3, state: 'ready', restarts: 2, device: 'cuda', message: null }],
         generation: 4,
         observedGeneration: 3,
         createdAt: at(10),
@@ -145,6 +146,22 @@ export function serviceWriteContract(h: StoreHolder): void {
       expect(await h.store.services.get(service.id)).toMatchObject({ endpoints, observedGeneration: 1 });
       const cleared = await h.store.services.update(service.id, 2, { endpoints: [] });
       expect(cleared.endpoints).toEqual([]);
+    });
+
+    it('round-trips the replica states the provisioner writes, and leaves them alone on other patches', async () => {
+      const { service } = await h.store.services.create(serviceFixture());
+      expect(service.replicaStates).toEqual([]);
+      const replicaStates = [
+        { replicaId: 'a', generation: 1, state: 'ready' as const, restarts: 0, device: 'cpu', message: null },
+        { replicaId: 'b', generation: 2, state: 'restarting' as const, restarts: 3, device: null, message: 'exited with code 1' },
+      ];
+      const updated = await h.store.services.update(service.id, 1, { replicaStates });
+      expect(updated.replicaStates).toEqual(replicaStates);
+      const other = await h.store.services.update(service.id, 2, { readyReplicas: 1 });
+      expect(other.replicaStates).toEqual(replicaStates);
+      expect((await h.store.services.get(service.id))?.replicaStates).toEqual(replicaStates);
+      const cleared = await h.store.services.update(service.id, 3, { replicaStates: [] });
+      expect(cleared.replicaStates).toEqual([]);
     });
 
     it('sets updatedAt to the current time when the patch has none', async () => {

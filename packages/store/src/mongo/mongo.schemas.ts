@@ -49,6 +49,8 @@ export interface ServiceDoc {
   statusMessage: string | null;
   readyReplicas: number;
   endpoints: { replicaId: string; url: string }[];
+  /** Absent on documents written before it existed. */
+  replicaStates?: ReplicaStateDoc[];
   generation: number;
   observedGeneration: number;
   version: number;
@@ -76,6 +78,27 @@ const endpointSchema = new Schema<{ replicaId: string; url: string }>(
   { _id: false, versionKey: false },
 );
 
+export interface ReplicaStateDoc {
+  replicaId: string;
+  generation: number;
+  state: string;
+  restarts: number;
+  device: string | null;
+  message: string | null;
+}
+
+const replicaStateSchema = new Schema<ReplicaStateDoc>(
+  {
+    replicaId: { type: String, required: true },
+    generation: { type: Number, required: true },
+    state: { type: String, required: true },
+    restarts: { type: Number, required: true },
+    device: { type: String, default: null },
+    message: { type: String, default: null },
+  },
+  { _id: false, versionKey: false },
+);
+
 const serviceSchema = new Schema<ServiceDoc>(
   {
     _id: { type: String, required: true },
@@ -97,6 +120,7 @@ const serviceSchema = new Schema<ServiceDoc>(
     statusMessage: { type: String, default: null },
     readyReplicas: { type: Number, required: true },
     endpoints: { type: [endpointSchema], default: [] },
+    replicaStates: { type: [replicaStateSchema], default: [] },
     generation: { type: Number, required: true },
     observedGeneration: { type: Number, required: true },
     version: { type: Number, required: true },

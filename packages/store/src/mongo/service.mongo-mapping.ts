@@ -1,7 +1,7 @@
-import type { DesiredState, Framework, InferenceService, ReplicaEndpoint, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
+import type { DesiredState, Framework, InferenceService, ReplicaEndpoint, ReplicaState, ReplicaStateName, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
 import type { NewService, ServicePatch } from '../store.port.js';
 import { nameKey } from '../store.keys.js';
-import type { ServiceDoc, ServiceEventDoc } from './mongo.schemas.js';
+import type { ReplicaStateDoc, ServiceDoc, ServiceEventDoc } from './mongo.schemas.js';
 
 /** Every read of a service leaves its history behind: it is read only by `listEvents`. */
 export const WITHOUT_EVENTS = { events: 0 } as const;
@@ -31,12 +31,25 @@ export function toService(doc: Omit<ServiceDoc, 'events'>): InferenceService {
     statusMessage: doc.statusMessage ?? null,
     readyReplicas: doc.readyReplicas,
     endpoints: (doc.endpoints ?? []).map((e) => ({ replicaId: e.replicaId, url: e.url }) satisfies ReplicaEndpoint),
+    replicaStates: (doc.replicaStates ?? []).map(replicaState),
     generation: doc.generation,
     observedGeneration: doc.observedGeneration,
     version: doc.version,
     createdAt: iso(doc.createdAt),
     updatedAt: iso(doc.updatedAt),
     deletedAt: doc.deletedAt ? iso(doc.deletedAt) : null,
+  };
+}
+
+/** A replica state with exactly its own fields (the stored subdocument carries nothing else). */
+function replicaState(r: ReplicaState | ReplicaStateDoc): ReplicaState {
+  return {
+    replicaId: r.replicaId,
+    generation: r.generation,
+    state: r.state as ReplicaStateName,
+    restarts: r.restarts,
+    device: r.device ?? null,
+    message: r.message ?? null,
   };
 }
 
@@ -78,6 +91,7 @@ export function newServiceDoc(s: NewService): ServiceDoc {
     statusMessage: s.statusMessage,
     readyReplicas: s.readyReplicas,
     endpoints: s.endpoints.map((e) => ({ replicaId: e.replicaId, url: e.url })),
+    replicaStates: (s.replicaStates ?? []).map(replicaState),
     generation: s.generation,
     observedGeneration: s.observedGeneration,
     version: 1,
@@ -109,6 +123,7 @@ const PATCH_VALUE: Record<PatchField, (patch: ServicePatch) => unknown> = {
   statusMessage: (p) => p.statusMessage,
   readyReplicas: (p) => p.readyReplicas,
   endpoints: (p) => p.endpoints?.map((e) => ({ replicaId: e.replicaId, url: e.url })),
+  replicaStates: (p) => p.replicaStates?.map(replicaState),
   generation: (p) => p.generation,
   observedGeneration: (p) => p.observedGeneration,
   deletedAt: (p) => (p.deletedAt ? new Date(p.deletedAt) : null),

@@ -1,4 +1,4 @@
-import type { DesiredState, Framework, InferenceService, ReasonParams, ReplicaEndpoint, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
+import type { DesiredState, Framework, InferenceService, ReasonParams, ReplicaEndpoint, ReplicaState, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
 import type { NewService, ServicePatch } from '../store.port.js';
 import { nameKey } from './sqlite.helpers.js';
 
@@ -22,6 +22,7 @@ export interface ServiceRow {
   status_message: string | null;
   ready_replicas: number;
   endpoints: string;
+  replica_states: string;
   generation: number;
   observed_generation: number;
   version: number;
@@ -43,7 +44,7 @@ export interface EventRow {
 /** Every column a read returns; `name_key` is internal. */
 export const SERVICE_COLUMNS =
   'id, workspace_id, name, description, model_id, model_version, framework, cpu, memory, gpu, replicas, ' +
-  'desired_state, status, status_reason, status_params, status_message, ready_replicas, endpoints, generation, observed_generation, version, ' +
+  'desired_state, status, status_reason, status_params, status_message, ready_replicas, endpoints, replica_states, generation, observed_generation, version, ' +
   'created_at, updated_at, deleted_at';
 
 export function toService(row: ServiceRow): InferenceService {
@@ -66,6 +67,7 @@ export function toService(row: ServiceRow): InferenceService {
     statusMessage: row.status_message,
     readyReplicas: row.ready_replicas,
     endpoints: JSON.parse(row.endpoints) as ReplicaEndpoint[],
+    replicaStates: JSON.parse(row.replica_states) as ReplicaState[],
     generation: row.generation,
     observedGeneration: row.observed_generation,
     version: row.version,
@@ -103,6 +105,7 @@ export function insertParams(s: NewService): Record<string, unknown> {
     status_message: s.statusMessage,
     ready_replicas: s.readyReplicas,
     endpoints: JSON.stringify(s.endpoints),
+    replica_states: JSON.stringify(s.replicaStates ?? []),
     generation: s.generation,
     observed_generation: s.observedGeneration,
     created_at: s.createdAt,
@@ -148,6 +151,7 @@ export const PATCH_COLUMNS: Record<PatchField, string> = {
   statusMessage: 'status_message',
   readyReplicas: 'ready_replicas',
   endpoints: 'endpoints',
+  replicaStates: 'replica_states',
   generation: 'generation',
   observedGeneration: 'observed_generation',
   deletedAt: 'deleted_at',
@@ -156,6 +160,7 @@ export const PATCH_COLUMNS: Record<PatchField, string> = {
 /** A patch value as its column stores it (JSON columns are text). */
 export function columnValue(field: PatchField, patch: ServicePatch): unknown {
   if (field === 'endpoints') return JSON.stringify(patch.endpoints);
+  if (field === 'replicaStates') return JSON.stringify(patch.replicaStates);
   if (field === 'statusParams') return patch.statusParams ? JSON.stringify(patch.statusParams) : null;
   return patch[field];
 }

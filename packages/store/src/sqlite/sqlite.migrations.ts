@@ -115,6 +115,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE model_versions ADD COLUMN batching TEXT;
   `,
+  // 6: each replica's state as the provisioner last saw it (JSON array for the service detail); older rows: none.
+  `
+  ALTER TABLE services ADD COLUMN replica_states TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 /**

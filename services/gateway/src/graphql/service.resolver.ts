@@ -8,6 +8,7 @@ import {
   parseServiceListQuery,
   parseUpdateService,
   type InferenceService,
+  type ReplicaState,
   type ServiceEvent,
   type ServiceStatus,
 } from '@remotegpu/core';
@@ -30,12 +31,14 @@ import {
   CreateInferenceServiceInput,
   InferenceServicePageType,
   InferenceServiceType,
+  ReplicaStateType,
   ServiceEventType,
   UpdateInferenceServiceInput,
 } from './types/service.types.js';
 
 /** Expected length of a service's history, for the cost estimate. */
 const EXPECTED_EVENTS = 20;
+const EXPECTED_REPLICAS = 4;
 
 /**
  * Thin entry points over the application use cases. Inputs are translated to the REST body (snake_case) and
@@ -72,6 +75,15 @@ export class InferenceServiceResolver {
   @FieldResolver(() => String, { description: 'Where predictions go: POST {endpointUrl}/predict, or OIP v2 under {endpointUrl}/v2.' })
   endpointUrl(@Root() service: InferenceService, @Ctx() ctx: GraphqlContext): string {
     return endpointUrl(ctx.deps.publicUrl, service.id);
+  }
+
+  @FieldResolver(() => [ReplicaStateType], {
+    complexity: listComplexity(EXPECTED_REPLICAS),
+    description: 'Each replica as the provisioner last saw it, sorted by id (at most 64).',
+  })
+  replicaStates(@Root() service: InferenceService): ReplicaState[] {
+    // Records written before replica states existed have none until the next reconcile writes them.
+    return service.replicaStates ?? [];
   }
 
   @FieldResolver(() => [ServiceEventType], { complexity: listComplexity(EXPECTED_EVENTS), description: 'Lifecycle history, oldest first.' })

@@ -96,6 +96,19 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     status_reason: { ...nullableText, description: 'A stable, machine-readable reason code (e.g. gpu_request_exceeds_capacity), or null.' },
     status_message: { ...nullableText, description: "The reason worded in the request's language." },
     updated_at: timestamp,
+    replica_states: {
+      type: 'array',
+      items: ref('ReplicaState'),
+      description: 'Each replica as the provisioner last saw it (any generation during a rollout), sorted by id; at most 64.',
+    },
+  }),
+  ReplicaState: closed({
+    replica_id: { type: 'string' },
+    generation: { type: 'integer', minimum: 0 },
+    state: { type: 'string', enum: ['pending', 'starting', 'ready', 'restarting', 'terminating'] },
+    restarts: { type: 'integer', minimum: 0 },
+    device: { ...nullableText, description: 'Execution provider the replica reports (`cpu`, `cuda`), once known.' },
+    message: nullableText,
   }),
   ServicePage: closed({ items: { type: 'array', items: ref('ServiceSummary') }, pagination: ref('Pagination') }),
   ServiceEvent: closed({

@@ -1,4 +1,4 @@
-import { endpointUrl, eventMessageIn, statusMessageIn, type InferenceService, type Language, type ServiceEvent } from '@remotegpu/core';
+import { endpointUrl, eventMessageIn, statusMessageIn, type InferenceService, type Language, type ReplicaState, type ServiceEvent } from '@remotegpu/core';
 
 /** The seed's snake_case shapes (seed-api.md §1–3); field names must not drift from the document. */
 
@@ -27,6 +27,17 @@ export interface ServiceDetailDto extends ServiceSummaryDto {
   status_reason: string | null;
   status_message: string | null;
   updated_at: string;
+  /** Each replica as the provisioner last saw it (an addition to the seed's shape). */
+  replica_states: ReplicaStateDto[];
+}
+
+export interface ReplicaStateDto {
+  replica_id: string;
+  generation: number;
+  state: ReplicaState['state'];
+  restarts: number;
+  device: string | null;
+  message: string | null;
 }
 
 export interface ServiceEventDto {
@@ -73,6 +84,14 @@ export function toServiceDetail(s: InferenceService, publicUrl: string, lang: La
     status_reason: s.statusReason,
     status_message: statusMessageIn(s, lang),
     updated_at: s.updatedAt,
+    replica_states: (s.replicaStates ?? []).map((r) => ({
+      replica_id: r.replicaId,
+      generation: r.generation,
+      state: r.state,
+      restarts: r.restarts,
+      device: r.device,
+      message: r.message,
+    })),
   };
 }
 

@@ -97,9 +97,11 @@ describe('GraphQL operations end to end', () => {
       svc.id,
       (s) => s.status === 'RUNNING' && s.readyReplicas === 2,
       'RUNNING with 2 ready',
-      `${SERVICE_FIELDS} events { type status reason message at }`,
+      `${SERVICE_FIELDS} events { type status reason message at } replicaStates { replicaId generation state restarts device message }`,
     );
-    const { events, ...fields } = read;
+    const { events, replicaStates, ...fields } = read;
+    // Each replica as the provisioner saw it when it wrote RUNNING: both of the first generation, ready, never restarted.
+    expect(replicaStates.map((r: Record<string, unknown>) => [r.state, r.generation, r.restarts])).toEqual([['ready', 1, 0], ['ready', 1, 0]]);
     expect(fields).toEqual({ ...svc, status: 'RUNNING', readyReplicas: 2, statusReason: null, statusMessage: null, updatedAt: expect.any(String) });
     expect(new Date(fields.updatedAt).toISOString()).toBe(fields.updatedAt);
     expect(fields.updatedAt >= svc.updatedAt).toBe(true);

@@ -82,6 +82,35 @@ describe('service lifecycle additions', () => {
     expect(detail.body.data).toMatchObject({ replicas: 3, description: 'scaled' });
   });
 
+  it('the detail lists each replica\'s state: 2 ready replicas, then 1 after a scale down', async () => {
+    const created = await api<{ service_id: string }>('POST', '/api/v1/inference/services', {
+      token,
+      body: { name: 'replica-states', workspace_id: WS, model_id: model.modelId, model_version: model.version, replicas: 2 },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.data!.service_id;
+    type States = { replica_id: string; generation: number; state: string; restarts: number; device: string | null; message: string | null }[];
+    const detailOf = () => api<{ status: string; replica_states: States }>('GET', `/api/v1/inference/services/${id}`, { token });
+    const two = await waitFor(detailOf, (r) => r.body.data!.status === 'running', `${id} running`, 60_000);
+    const states = two.body.data!.replica_states;
+    expect(states.map((r) => [r.state, r.restarts, r.generation])).toEqual([['ready', 0, 1], ['ready', 0, 1]]);
+    // Distinct replicas, sorted by id, and not the router's addresses.
+    expect(new Set(states.map((r) => r.replica_id)).size).toBe(2);
+    expect(states.map((r) => r.replica_id)).toEqual(states.map((r) => r.replica_id).sort());
+    expect(Object.keys(states[0]).sort()).toEqual(['device', 'generation', 'message', 'replica_id', 'restarts', 'state']);
+
+    const scaled = await api('PATCH', `/api/v1/inference/services/${id}`, { token, body: { replicas: 1 } });
+    expect(scaled.status, scaled.text).toBe(200);
+    const one = await waitFor(
+      detailOf,
+      (r) => r.body.data!.status === 'running' && r.body.data!.replica_states.length === 1,
+      `${id} down to one replica`,
+      60_000,
+    );
+    expect(one.body.data!.replica_states[0]).toMatchObject({ state: 'ready', restarts: 0 });
+    expect(states.map((r) => r.replica_id)).toContain(one.body.data!.replica_states[0].replica_id);
+  });
+
   it('the history names changed fields in the REST API\'s snake_case', async () => {
     const own = await platform.registerColorModel(WS, token, { name: 'colors-history' });
     const created = await api<{ service_id: string }>('POST', '/api/v1/inference/services', {

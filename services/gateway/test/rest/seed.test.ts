@@ -178,6 +178,8 @@ describe('seed §3 GET /api/v1/inference/services/{service_id}', () => {
         'service_id', 'name', 'description', 'status', 'model_id', 'model_version', 'framework', 'endpoint_url',
         'cpu', 'memory', 'gpu', 'replicas', 'created_at',
         'workspace_id', 'ready_replicas', 'status_reason', 'status_message', 'updated_at',
+        // An addition to the seed's shape (issue 10): each replica's state.
+        'replica_states',
       ].sort(),
     );
     // Right after create it is coming up (or already up): the spec reads back as sent either way.
@@ -194,6 +196,7 @@ describe('seed §3 GET /api/v1/inference/services/{service_id}', () => {
       status_reason: null,
       status_message: null,
       updated_at: expect.stringMatching(ISO_UTC),
+      replica_states: expect.any(Array),
     });
     expect(Date.parse(running.updated_at as string)).toBeGreaterThanOrEqual(Date.parse(created.created_at));
   });

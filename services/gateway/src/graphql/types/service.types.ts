@@ -62,6 +62,27 @@ export class InferenceServiceType {
   updatedAt!: string;
 }
 
+@ObjectType('ReplicaState', { description: 'One replica as the provisioner last saw it.' })
+export class ReplicaStateType {
+  @Field(() => String)
+  replicaId!: string;
+
+  @Field(() => Int, { description: 'The service generation the replica runs; old ones remain during a rollout.' })
+  generation!: number;
+
+  @Field(() => String, { description: 'pending, starting, ready, restarting or terminating.' })
+  state!: string;
+
+  @Field(() => Int)
+  restarts!: number;
+
+  @Field(() => String, { nullable: true, description: 'Execution provider the replica reports (cpu, cuda), once known.' })
+  device!: string | null;
+
+  @Field(() => String, { nullable: true })
+  message!: string | null;
+}
+
 @ObjectType('ServiceEvent')
 export class ServiceEventType {
   @Field(() => ServiceEventTypeEnum)
