@@ -134,6 +134,11 @@ describe('web console in chromium (real platform)', () => {
     await page.locator('#scale-replicas').fill('2');
     await page.getByRole('button', { name: '扩缩容' }).click();
     await expect.poll(() => page.locator('.toolbar [data-ready]').textContent(), { timeout: 20_000 }).toBe('2/2');
+    // The replicas table (found by its accessible name) shows both replicas ready, never restarted.
+    const replicaRows = page.getByRole('table', { name: '副本状态' }).locator('tbody tr');
+    await expect.poll(async () => (await replicaRows.allInnerTexts()).map((row) => row.split('\t').slice(1, 3).join(' ')), { timeout: 10_000 })
+      .toEqual(['ready 0', 'ready 0']);
+    expect(await notReloaded(page)).toBe(true);
     expect(await page.locator('.timeline li').count()).toBeGreaterThan(1);
     await shot(page, 'service');
 

@@ -18,6 +18,8 @@ const zh = {
   labels: '类别标签（每行一个）', preprocessing: '预处理（JSON，可选）', inputs: '输入', outputs: '输出', size: '大小',
   versions: '版本', uploaded: '版本已上传', noVersions: '暂无版本', back: '返回', reason: '原因',
   logsUnavailable: '日志不可用', follow: '实时跟踪', dropImage: '拖放图片到此处，或点击选择',
+  replicaStates: '副本状态', replicaId: '副本', replicaState: '状态', restarts: '重启次数', device: '设备', message: '信息',
+  noReplicas: '暂无副本',
 };
 type Key = keyof typeof zh;
 const en: Record<Key, string> = {
@@ -37,6 +39,8 @@ const en: Record<Key, string> = {
   labels: 'Class labels (one per line)', preprocessing: 'Preprocessing (JSON, optional)', inputs: 'Inputs', outputs: 'Outputs', size: 'Size',
   versions: 'Versions', uploaded: 'Version uploaded', noVersions: 'No versions yet', back: 'Back', reason: 'Reason',
   logsUnavailable: 'Logs unavailable', follow: 'Follow', dropImage: 'Drop an image here, or click to choose',
+  replicaStates: 'Replica states', replicaId: 'Replica', replicaState: 'State', restarts: 'Restarts', device: 'Device', message: 'Message',
+  noReplicas: 'No replicas',
 };
 
 export function t(key: Key, params: Record<string, string | number> = {}): string {

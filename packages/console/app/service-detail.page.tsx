@@ -11,7 +11,9 @@ interface Detail {
   service_id: string; name: string; description: string; status: string; model_id: number; model_version: string;
   framework: string; endpoint_url: string; cpu: number; memory: number; gpu: number; replicas: number;
   ready_replicas: number; workspace_id: number; status_reason: string | null; status_message: string | null; created_at: string;
+  replica_states?: ReplicaState[];
 }
+interface ReplicaState { replica_id: string; generation: number; state: string; restarts: number; device: string | null; message: string | null }
 interface ServiceEvent { type: string; status: string; reason: string | null; message: string | null; at: string }
 
 /** One service: spec, live status, events, predict, lifecycle actions and logs. Status events refetch it. */
@@ -95,6 +97,7 @@ export function ServiceDetailPage(props: { id: string; onDeleted: () => void }) 
         </div>
         <PredictPanel path={path} />
       </div>
+      <ReplicaTable replicas={svc.replica_states ?? []} />
       <div class="card">
         <h2>{t('events')}</h2>
         <ol class="timeline">
@@ -105,5 +108,32 @@ export function ServiceDetailPage(props: { id: string; onDeleted: () => void }) 
       </div>
       <LogsPanel path={path} />
     </section>
+  );
+}
+
+/** Each replica as the provisioner last saw it (states stay the API's machine words, like the status badge's data). */
+function ReplicaTable(props: { replicas: ReplicaState[] }) {
+  return (
+    <div class="card">
+      <h2 id="replica-states-title">{t('replicaStates')}</h2>
+      {props.replicas.length === 0 ? <p>{t('noReplicas')}</p> : (
+        <table class="replicas" aria-labelledby="replica-states-title">
+          <thead>
+            <tr><th scope="col">{t('replicaId')}</th><th scope="col">{t('replicaState')}</th><th scope="col">{t('restarts')}</th><th scope="col">{t('device')}</th><th scope="col">{t('message')}</th></tr>
+          </thead>
+          <tbody>
+            {props.replicas.map((r) => (
+              <tr key={r.replica_id} data-replica-id={r.replica_id} data-state={r.state}>
+                <td><code>{r.replica_id}</code></td>
+                <td>{r.state}</td>
+                <td>{r.restarts}</td>
+                <td>{r.device ?? '—'}</td>
+                <td>{r.message ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
   );
 }
