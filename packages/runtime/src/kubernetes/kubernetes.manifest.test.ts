@@ -116,6 +116,13 @@ describe('kubernetes manifests', () => {
     expect(JSON.stringify(d)).not.toMatch(/platform-secret|eyJ/);
   });
 
+  it('the version\'s batching as RGPU_BATCHING and intra-op threads from the cpu request (1.5 cores → 1)', () => {
+    const batching = { maxBatchSize: 8, maxQueueDelayMs: 4, preferredBatchSizes: [4] };
+    const env = envOf(buildDeployment(spec({}, { batching }), options()));
+    expect(env).toMatchObject({ RGPU_BATCHING: '{"max_batch_size":8,"max_queue_delay_ms":4,"preferred_batch_sizes":[4]}', RGPU_INTRA_OP_THREADS: '1' });
+    expect(envOf(buildDeployment(spec(), options()))).not.toHaveProperty('RGPU_BATCHING');
+  });
+
   it('a CPU service: no GPU resource, no GPU placement, every GPU hidden', () => {
     const d = buildDeployment(spec({ gpu: 0 }, { artifact: { uri: 'https://models.example.com/m.onnx', sha256: SHA, sizeBytes: 10, access: 'none' } }), options());
     const c = container(d);
