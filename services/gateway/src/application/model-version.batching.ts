@@ -4,6 +4,9 @@ import { modelVersionNotFound } from './models.delete.js';
 import type { Principal } from './principal.js';
 import type { AppDeps } from './ports.js';
 
+/** Services nudged at once after a PATCH; any beyond (a version shared that widely) wait for the resync. */
+const MAX_NUDGED = 1000;
+
 /** 422 on `batching` when the version's model cannot take a batch (its batch dimension is fixed at 1). */
 export function assertBatchable(
   version: Pick<ModelVersion, 'inputs' | 'outputs' | 'labels' | 'preprocessing'>,
@@ -15,8 +18,9 @@ export function assertBatchable(
 
 /**
  * PATCH of a version: its batching (the only mutable field; the artifact, labels and preprocessing make a new
- * version). Services on this version pick it up at the provisioner's next reconcile (at most its resync period),
- * which rolls their replicas one by one like any other template change, the new one ready before an old one stops.
+ * version). The live services on this version are nudged (an `update` intent each, as a service PATCH sends); the
+ * provisioner re-reads them and the runtime rolls their replicas one by one, as for any change of what a replica
+ * runs, the new one ready before an old one stops. A lost intent only delays this to the next resync.
  */
 export async function updateModelVersion(
   deps: AppDeps,
@@ -31,5 +35,6 @@ export async function updateModelVersion(
   assertBatchable(current, patch.batching);
   const updated = await deps.store.models.setVersionBatching(modelId, version, patch.batching);
   if (!updated) throw modelVersionNotFound(modelId, version);
+  for (const service of await deps.store.services.listUsingModel(modelId, version, MAX_NUDGED)) await deps.intents.publish('update', service);
   return updated;
 }

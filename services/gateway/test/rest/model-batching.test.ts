@@ -116,5 +116,25 @@ describe('model version batching', () => {
       expect(a.status, a.text).toBe(200);
       expect(a.body.data!.predictions[0].class).toBe(COLOR_LABELS[i % 3]);
     });
+    // Turning batching off rolls the replicas (a new replica replaces the old one); the service keeps answering.
+    type Detail = { replica_states: { replica_id: string; state: string }[] };
+    const detail = () => api<Detail>('GET', `/api/v1/inference/services/${id}`, { token });
+    const before = (await detail()).body.data!.replica_states.map((r) => r.replica_id);
+    const patched = await api('PATCH', `/api/v1/models/${modelId}/versions/dyn`, { token, body: { batching: null } });
+    expect(patched.status).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      const res = await api<{ predictions: { class: string }[] }>('POST', `/api/v1/inference/services/${id}/predict`, { token, body: { inputs: { image: images[0].toString('base64') } } });
+      expect(res.status, res.text).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(
+      detail,
+      (r) => {
+        const states = r.body.data?.replica_states ?? [];
+        return states.length === 1 && states[0].state === 'ready' && !before.includes(states[0].replica_id);
+      },
+      `${id} rolled to a replica without batching`,
+      20_000,
+    );
   });
 });
