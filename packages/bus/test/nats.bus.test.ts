@@ -144,8 +144,10 @@ describe('NatsBus groups', () => {
 
   it('hands the events a leaving member had not started to the remaining members', async () => {
     const name = group();
-    const leavingBus = await openBus({ group: { ...FAST_GROUP, batch: 10 } });
-    const stayingBus = await openBus();
+    // A short AckWait bounds the documented straggler case (an event on the wire to the leaving member as it left
+    // comes back only after AckWait), which otherwise made this test wait 30 s about one run in three.
+    const leavingBus = await openBus({ group: { ...FAST_GROUP, batch: 10, ackWaitMs: 2_000 } });
+    const stayingBus = await openBus({ group: { ...FAST_GROUP, ackWaitMs: 2_000 } });
     let release!: () => void;
     const blocked = new Promise<void>((resolve) => (release = resolve));
     const leaving: string[] = [];
@@ -170,7 +172,8 @@ describe('NatsBus groups', () => {
     await unsubscribed;
     const ids = events.map((e) => e.eventId);
     // At-least-once: an event in flight to the leaving member as it left may also come twice; none may be missing.
-    await waitUntil(() => ids.every((id) => leaving.includes(id) || staying.includes(id)), 'the waiting events moved to the remaining member');
+    // Generous: under a loaded CI machine the remaining member's next pull can take a few seconds to go out.
+    await waitUntil(() => ids.every((id) => leaving.includes(id) || staying.includes(id)), 'the waiting events moved to the remaining member', 20_000);
     expect(leaving).toHaveLength(1);
   });
 
