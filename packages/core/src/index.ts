@@ -10,6 +10,7 @@ export * from './image-classifier.signature.js';
 export * from './validation.js';
 export * from './events.js';
 export * from './event-order.js';
+export * from './prediction.js';
 export * from './i18n.js';
 export * from './onnxruntime.env.js';
 export * from './batching.js';

@@ -1,7 +1,5 @@
-export interface Prediction {
-  class: string;
-  confidence: number;
-}
+import type { Prediction } from '@remotegpu/core';
+export type { Prediction };
 
 /** Tolerance on the sum of values that already are probabilities (float32 softmax outputs rarely sum to exactly 1). */
 const PROBABILITY_SUM_TOLERANCE = 1e-3;

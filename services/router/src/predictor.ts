@@ -1,16 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { AppError, ErrorCode, errors, type InferenceService, type Language } from '@remotegpu/core';
+import { AppError, ErrorCode, errors, predictionsOfAnswer, type InferenceService, type Language, type Prediction } from '@remotegpu/core';
 import { refusalOf, type Dispatcher, type ExchangeSink } from './dispatcher.js';
 import type { Exchange } from './exchange.js';
 import { codeOfStatus, routerErrors, sameText } from './router.errors.js';
 import { snapshotOfService, type RoutingTable } from './routing-table.js';
 
-/** The gateway's `Predictor` port, by shape (services never import each other). */
-export interface Prediction {
-  class: string;
-  confidence: number;
-}
+/** The gateway's `Predictor` port, by shape (services never import each other); `Prediction` is core's. */
+export type { Prediction } from '@remotegpu/core';
 
 export interface PredictRequest {
   /** base64 of a PNG/JPEG/WebP, with an optional `data:image/...;base64,` prefix. */
@@ -111,29 +108,13 @@ class CollectingSink implements ExchangeSink {
       parsed = undefined;
     }
     if (status >= 200 && status < 300) {
-      const predictions = predictionsOf(parsed);
+      const predictions = predictionsOfAnswer(parsed);
       if (predictions) this.resolve(predictions);
       else this.reject(routerErrors.badReplicaAnswer(this.serviceId));
       return;
     }
     this.reject(replicaError(status, parsed));
   }
-}
-
-/** Accepts the seed envelope `{code:0, data:{predictions}}` and a bare `{predictions}`. */
-function predictionsOf(body: unknown): Prediction[] | null {
-  if (typeof body !== 'object' || body === null) return null;
-  const record = body as { data?: { predictions?: unknown }; predictions?: unknown };
-  const list = record.data?.predictions ?? record.predictions;
-  if (!Array.isArray(list)) return null;
-  const predictions: Prediction[] = [];
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null) return null;
-    const { class: label, confidence } = item as { class?: unknown; confidence?: unknown };
-    if (typeof label !== 'string' || typeof confidence !== 'number') return null;
-    predictions.push({ class: label, confidence });
-  }
-  return predictions;
 }
 
 const KNOWN_CODES = new Set<number>(Object.values(ErrorCode));

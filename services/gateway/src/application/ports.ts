@@ -1,11 +1,8 @@
-import type { InferenceService, Language, Preprocessing, TensorSpec } from '@remotegpu/core';
+import type { InferenceService, Language, Prediction, Preprocessing, TensorSpec } from '@remotegpu/core';
 import type { Store } from '@remotegpu/store';
 import type { ReplicaLogSource } from './logs.use-case.js';
 
-export interface Prediction {
-  class: string;
-  confidence: number;
-}
+export type { Prediction } from '@remotegpu/core';
 
 export interface PredictRequest {
   /** base64 text of a PNG/JPEG/WebP, with an optional `data:image/...;base64,` prefix. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import { ErrorCode, type AppError, type InferenceService } from '@remotegpu/core';
+import { ErrorCode, predictionsOfAnswer, type AppError, type InferenceService } from '@remotegpu/core';
 import type { Prediction, PredictCallOptions, PredictRequest, Predictor } from '../application/ports.js';
 import { errorOfAnswer, routerClientErrors } from './router-client.errors.js';
 
@@ -134,7 +134,7 @@ export function createRouterPredictor(options: RouterPredictorOptions): RouterPr
       if (outcome.kind === 'stale-socket') throw routerClientErrors.unreachable();
 
       if (outcome.status >= 200 && outcome.status < 300) {
-        const predictions = predictionsOf(outcome.body);
+        const predictions = predictionsOfAnswer(jsonOf(outcome.body));
         if (predictions === null) throw routerClientErrors.badAnswer(service.id);
         return predictions;
       }
@@ -152,23 +152,12 @@ export function createRouterPredictor(options: RouterPredictorOptions): RouterPr
 }
 
 /** Accepts the seed envelope `{code:0, data:{predictions}}` (what replicas answer) and a bare `{predictions}`. */
-function predictionsOf(body: Buffer): Prediction[] | null {
-  let parsed: unknown;
+
+/** The router's answer as JSON, or undefined when it is not (then it is no valid answer either). */
+function jsonOf(body: Buffer): unknown {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
-    return null;
+    return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const record = parsed as { data?: { predictions?: unknown }; predictions?: unknown };
-  const list = record.data?.predictions ?? record.predictions;
-  if (!Array.isArray(list)) return null;
-  const predictions: Prediction[] = [];
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null) return null;
-    const { class: label, confidence } = item as { class?: unknown; confidence?: unknown };
-    if (typeof label !== 'string' || typeof confidence !== 'number') return null;
-    predictions.push({ class: label, confidence });
-  }
-  return predictions;
 }
