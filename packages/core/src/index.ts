@@ -11,6 +11,7 @@ export * from './validation.js';
 export * from './events.js';
 export * from './event-order.js';
 export * from './prediction.js';
+export * from './log-follow.js';
 export * from './i18n.js';
 export * from './onnxruntime.env.js';
 export * from './batching.js';

@@ -1,1 +1,2 @@
 export { runMain, type MainContext, type MainOptions, type Stoppable } from './run-main.js';
+export { stdoutLogger } from './stdout-logger.js';

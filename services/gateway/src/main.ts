@@ -1,8 +1,7 @@
-import { destination, pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { artifactTokenVerifier, hs256Verifier } from '@remotegpu/auth';
 import { connectBus } from '@remotegpu/bus';
-import { runMain } from '@remotegpu/process';
+import { runMain, stdoutLogger } from '@remotegpu/process';
 import { openStore } from '@remotegpu/store';
 import { createRouterPredictor } from './data-plane/router.predictor.js';
 import { loadGatewayConfig, type GatewayConfig } from './gateway.config.js';
@@ -17,8 +16,7 @@ import { provisionerLogSource } from './data-plane/provisioner-logs.client.js';
  */
 await runMain<GatewayConfig>({
   loadConfig: () => loadGatewayConfig(),
-  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ service: 'gateway' }),
+  logger: (config) => stdoutLogger(config.logLevel, { service: 'gateway' }),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const metrics = new Registry();

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { destination, pino } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { artifactTokenIssuer, logsTokenVerifier } from '@remotegpu/auth';
 import { connectBus } from '@remotegpu/bus';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import { modelServerEntry } from '@remotegpu/model-server';
-import { runMain } from '@remotegpu/process';
+import { runMain, stdoutLogger } from '@remotegpu/process';
 import { createRuntime, type Runtime } from '@remotegpu/runtime';
 import { openStore } from '@remotegpu/store';
 import { connectNatsLease } from './leader/leader-lease.nats.js';
@@ -21,8 +20,7 @@ import { createOperationalServer } from './provisioner.http.js';
  */
 await runMain<ProvisionerConfig>({
   loadConfig: () => loadProvisionerConfig(),
-  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ service: 'provisioner' }),
+  logger: (config) => stdoutLogger(config.logLevel, { service: 'provisioner' }),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const metrics = new Registry();

@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { destination, pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { hs256Verifier } from '@remotegpu/auth';
 import { applyHttpTimeouts } from '@remotegpu/http';
 import { connectBus } from '@remotegpu/bus';
 import { errors } from '@remotegpu/core';
-import { runMain } from '@remotegpu/process';
+import { runMain, stdoutLogger } from '@remotegpu/process';
 import { openStore } from '@remotegpu/store';
 import { loadRouterConfig, type RouterConfig } from './router.config.js';
 import { createRouter } from './router.js';
@@ -21,8 +20,7 @@ import { requestIdOf } from './proxy.headers.js';
  */
 await runMain<RouterConfig>({
   loadConfig: () => loadRouterConfig(),
-  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })).child({ component: 'router' }),
+  logger: (config) => stdoutLogger(config.logLevel, { component: 'router' }),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const metrics = new Registry();

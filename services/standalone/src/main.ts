@@ -1,13 +1,11 @@
-import { destination, pino } from 'pino';
-import { runMain } from '@remotegpu/process';
+import { runMain, stdoutLogger } from '@remotegpu/process';
 import { loadConfig, type StandaloneConfig } from './config.js';
 import { startPlatform } from './platform.js';
 
 /** `npm start`: the whole platform in one process on embedded defaults (DESIGN §2 "standalone"). */
 await runMain<StandaloneConfig>({
   loadConfig: () => loadConfig(),
-  // Synchronous stdout: an async logger's exit flush retries EPIPE forever when the reader of our output is gone.
-  logger: (config) => pino({ level: config.logLevel }, destination({ dest: 1, sync: true })),
+  logger: (config) => stdoutLogger(config.logLevel),
   shutdownGraceMs: (config) => config.shutdownGraceMs,
   async start({ config, logger, started }) {
     const platform = await startPlatform(config, logger);

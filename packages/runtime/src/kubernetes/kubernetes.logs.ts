@@ -1,3 +1,4 @@
+import { followByPolling } from '@remotegpu/core';
 import type { ReplicaLogFollow, ReplicaLogLine, ReplicaLogQuery } from '../runtime.port.js';
 import type { KubeApi } from './kube.api.js';
 import { CONTAINER_NAME } from './kubernetes.names.js';
@@ -35,44 +36,12 @@ export async function readPodLogs(api: KubeApi, pods: string[], query: ReplicaLo
   return query.tail !== undefined ? lines.slice(Math.max(0, lines.length - query.tail)) : lines;
 }
 
-/**
- * Follows by polling: every FOLLOW_POLL_MS the lines since the newest seen are read and those newer handed on.
- * Lines with the very same timestamp as the newest seen are compared by text so that none is repeated.
- */
+/** Follows by polling (core's `followByPolling`): pod logs can be read, not streamed, through the API we use. */
 export function followPodLogs(
   api: KubeApi,
   pods: () => string[],
   query: ReplicaLogQuery,
   onLine: (line: ReplicaLogLine) => void,
 ): ReplicaLogFollow {
-  let newest = new Date().toISOString();
-  let seenAtNewest = new Set<string>();
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  const poll = async (): Promise<void> => {
-    const lines = await readPodLogs(api, pods(), { replica: query.replica, since: new Date(newest) }).catch(() => []);
-    for (const line of lines) {
-      if (closed) return;
-      const key = `${line.replica}\u0000${line.line}`;
-      if (line.at < newest || (line.at === newest && seenAtNewest.has(key))) continue;
-      if (line.at > newest) {
-        newest = line.at;
-        seenAtNewest = new Set();
-      }
-      seenAtNewest.add(key);
-      onLine(line);
-    }
-  };
-  const schedule = () => {
-    if (closed) return;
-    timer = setTimeout(() => void poll().finally(schedule), FOLLOW_POLL_MS);
-    timer.unref();
-  };
-  schedule();
-  return {
-    close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+  return followByPolling((since) => readPodLogs(api, pods(), { replica: query.replica, since }), onLine, FOLLOW_POLL_MS);
 }

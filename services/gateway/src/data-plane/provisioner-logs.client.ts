@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AppError, ErrorCode } from '@remotegpu/core';
+import { AppError, ErrorCode, followByPolling } from '@remotegpu/core';
 import { logsTokenIssuer } from '@remotegpu/auth';
 import type { LogLine, LogQuery, ReplicaLogSource } from '../application/logs.use-case.js';
 
@@ -66,35 +66,7 @@ export function provisionerLogSource(options: ProvisionerLogsOptions): ReplicaLo
   return {
     read,
     async follow(serviceId, query, onLine) {
-      let newest = new Date().toISOString();
-      let seenAtNewest = new Set<string>();
-      let closed = false;
-      let timer: NodeJS.Timeout | null = null;
-      const poll = async () => {
-        const lines = await read(serviceId, { replica: query.replica, since: new Date(newest) }).catch(() => []);
-        for (const line of lines) {
-          if (closed) return;
-          const key = `${line.replica}\u0000${line.line}`;
-          if (line.at < newest || (line.at === newest && seenAtNewest.has(key))) continue;
-          if (line.at > newest) {
-            newest = line.at;
-            seenAtNewest = new Set();
-          }
-          seenAtNewest.add(key);
-          onLine(line);
-        }
-      };
-      const schedule = () => {
-        if (closed) return;
-        timer = setTimeout(() => void poll().finally(schedule), pollMs);
-      };
-      schedule();
-      return {
-        close() {
-          closed = true;
-          if (timer) clearTimeout(timer);
-        },
-      };
+      return followByPolling((since) => read(serviceId, { replica: query.replica, since }), onLine, pollMs);
     },
   };
 }
