@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import { errors, isAppError, parsePredict, type AppError } from '@remotegpu/core';
 import { DEFAULT_TOP_K } from './image.classifier.js';
 import type { LoadedModel } from './model.session.js';
+import type ort from 'onnxruntime-node';
 import type { InferencePipeline } from './inference.pipeline.js';
-import { OipError, parseInferRequest, toOipTensor } from './oip.codec.js';
+import { OipError, oipDatatype, parseInferRequest, toOipTensor, type InferRequest } from './oip.codec.js';
+import { HEADER_LENGTH, splitBody, tensorBytes } from './oip.binary.js';
 import { ClientGoneError, parseJson, readBody, sendEnvelopeError, sendJson, sendOipError } from './http.respond.js';
 
 export interface RoutesOptions {
@@ -38,7 +40,7 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   const notReady = Buffer.from(JSON.stringify({ ready: false }));
   const modelReady = Buffer.from(JSON.stringify({ name: modelName, ready: true }));
   const modelNotReady = Buffer.from(JSON.stringify({ name: modelName, ready: false }));
-  const serverMetadata = Buffer.from(JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
+  const serverMetadata = Buffer.from(JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['binary_tensor_data'] }));
   const modelMetadata = Buffer.from(
     JSON.stringify({
       name: modelName,
@@ -101,18 +103,20 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
     const raw = await bodyOf(req, res, () => sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`));
     if (raw === null) return;
     let body: unknown;
+    let binary: Buffer | null;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      const parts = splitBody(raw, req.headers[HEADER_LENGTH]);
+      binary = parts.binary;
+      body = JSON.parse(parts.json.toString('utf8'));
     } catch (err) {
+      if (err instanceof OipError) return sendOipError(res, err.status, err.message);
       sendOipError(res, 400, `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     try {
-      const request = parseInferRequest(body, model.inputs, model.outputs);
+      const request = parseInferRequest(body, model.inputs, model.outputs, binary);
       const results = await pipeline.infer(request, arrived);
-      const outputs = request.outputNames.map((name) => toOipTensor(name, results[name]));
-      const answer = { model_name: modelName, model_version: modelVersion, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
-      sendJson(res, 200, JSON.stringify(answer));
+      sendInferAnswer(res, request, results);
     } catch (err) {
       if (err instanceof OipError) sendOipError(res, err.status, err.message);
       else {
@@ -120,6 +124,24 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
         sendOipError(res, 500, 'internal server error');
       }
     }
+  }
+
+  /** JSON, or with binary outputs a JSON header followed by their bytes (the binary data extension). */
+  function sendInferAnswer(res: ServerResponse, request: InferRequest, results: Record<string, ort.Tensor>): void {
+    const chunks: Buffer[] = [];
+    const outputs = request.outputNames.map((name) => {
+      if (!request.binaryOutputs.has(name)) return toOipTensor(name, results[name]);
+      const tensor = results[name];
+      const bytes = tensorBytes(tensor);
+      chunks.push(bytes);
+      return { name, datatype: oipDatatype(tensor), shape: [...tensor.dims], parameters: { binary_data_size: bytes.length } };
+    });
+    const header = JSON.stringify({ model_name: modelName, model_version: modelVersion, ...(request.id !== undefined ? { id: request.id } : {}), outputs });
+    if (chunks.length === 0) return sendJson(res, 200, header);
+    const head = Buffer.from(header);
+    const total = chunks.reduce((n, c) => n + c.length, head.length);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total, [HEADER_LENGTH]: head.length });
+    res.end(Buffer.concat([head, ...chunks], total));
   }
 
   /** `/v2/models/{name}[/versions/{v}][/ready|/infer]` */

@@ -32,7 +32,7 @@ describe('Open Inference Protocol v2', () => {
   it('describes the server and the model, with the execution provider it runs on', async () => {
     const server = await getJson(`${color.url}/v2`);
     expect(server.status).toBe(200);
-    expect(server.body).toMatchObject({ name: 'remotegpu-model-server', extensions: [] });
+    expect(server.body).toMatchObject({ name: 'remotegpu-model-server', extensions: ['binary_tensor_data'] });
     const expected = {
       name: NAME,
       versions: ['3.1.0'],
