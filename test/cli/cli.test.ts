@@ -66,6 +66,7 @@ beforeAll(async () => {
   env = { PATH: process.env.PATH ?? '', HOME: home.path, XDG_CONFIG_HOME: path.join(home.path, 'xdg'), LANG: 'en_US.UTF-8' };
   token = await platform.token({ sub: 'cli-user', workspaces: [456] });
   await writeFile(path.join(home.path, 'model.onnx'), colorClassifierOnnx());
+  await writeFile(path.join(home.path, 'batchable.onnx'), colorClassifierOnnx({ batch: 'N' }));
   await writeFile(path.join(home.path, 'red.png'), await solidImage('red', { format: 'png' }));
 });
 
@@ -189,6 +190,67 @@ describe('rgpu CLI against a real platform', () => {
     expect(gone.stderr).toMatch(/error: .*\(HTTP 404, code 404\d\d\)/);
     expect((await rgpu(['models', 'delete', String(model.model_id)])).code).toBe(0);
     expect(json<{ items: unknown[] }>(await rgpu(['models', 'list', '--json'])).items).toEqual([]);
+  });
+
+  it('models upload --max-batch-size …, models batching to change it and --off; bounds are the API\'s 400', async () => {
+    const model = json<{ model_id: number }>(await rgpu(['models', 'create', '--name', 'cli-batched', '--json']));
+    const id = String(model.model_id);
+    const file = path.join(home.path, 'batchable.onnx');
+    const upload = await rgpu(['models', 'upload', id, '--file', file, '--version', 'v1', '--labels', 'red,green,blue', '--max-batch-size', '16', '--max-queue-delay-ms', '7', '--preferred-batch-sizes', '4,8']);
+    expect(upload.stderr).toBe('');
+    expect(upload.stdout).toMatch(/^batching\s+max 16, delay 7ms, preferred 4,8$/m);
+    const plain = await rgpu(['models', 'upload', id, '--file', file, '--version', 'v2', '--labels', 'red,green,blue']);
+    expect(plain.stdout).toMatch(/^batching\s+off$/m);
+
+    // The model's detail: a BATCHING column, and the API's object unchanged under --json.
+    const table = await rgpu(['models', 'list', id]);
+    expect(table.stdout).toMatch(/^VERSION\s.*\sBATCHING$/m);
+    expect(table.stdout).toMatch(/^v1\s.*\smax 16, delay 7ms, preferred 4,8$/m);
+    expect(table.stdout).toMatch(/^v2\s.*\soff$/m);
+    const versionsOf = async () =>
+      json<{ versions: { version: string; batching: unknown }[] }>(await rgpu(['models', 'list', id, '--json'])).versions.map((v) => [v.version, v.batching]);
+    expect(await versionsOf()).toEqual([
+      ['v1', { max_batch_size: 16, max_queue_delay_ms: 7, preferred_batch_sizes: [4, 8] }],
+      ['v2', null],
+    ]);
+
+    // Changed in place (the flags replace the setting: the API's 5 ms default delay, no preferred sizes), then off.
+    const changed = await rgpu(['models', 'batching', id, 'v2', '--max-batch-size', '8']);
+    expect(changed.stderr).toBe('');
+    expect(changed.stdout).toMatch(/^batching\s+max 8, delay 5ms$/m);
+    const off = await rgpu(['models', 'batching', id, 'v1', '--off']);
+    expect(off.stderr).toBe('');
+    expect(off.stdout).toMatch(/^batching\s+off$/m);
+    expect(await versionsOf()).toEqual([
+      ['v1', null],
+      ['v2', { max_batch_size: 8, max_queue_delay_ms: 5, preferred_batch_sizes: [] }],
+    ]);
+
+    // Out of bounds: the gateway's 400 with its field message; nothing uploaded or changed.
+    const zero = await rgpu(['models', 'batching', id, 'v2', '--max-batch-size', '0']);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/\(HTTP 400, code 400\d\d\)/);
+    expect(zero.stderr).toMatch(/^ {2}batching: max_batch_size must be an integer from 1 to 256$/m);
+    const badUpload = await rgpu(['models', 'upload', id, '--file', file, '--version', 'v3', '--labels', 'red,green,blue', '--max-batch-size', '0']);
+    expect(badUpload.code).toBe(1);
+    expect(badUpload.stderr).toMatch(/^ {2}batching: max_batch_size must be/m);
+    expect((await versionsOf()).map(([v]) => v)).toEqual(['v1', 'v2']);
+    expect((await versionsOf())[1][1]).toMatchObject({ max_batch_size: 8 });
+
+    // Local mistakes are usage errors (exit 2) before any request.
+    for (const args of [
+      ['models', 'batching', id, 'v1'],
+      ['models', 'batching', id, 'v1', '--off', '--max-batch-size', '4'],
+      ['models', 'batching', id, 'v1', '--preferred-batch-sizes', '4,8'],
+      ['models', 'batching', id, 'v1', '--max-batch-size', '8', '--preferred-batch-sizes', '4,x'],
+      ['models', 'batching', id, 'v1', '--max-batch-size', 'lots'],
+    ]) {
+      const r = await rgpu(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--max-batch-size|--preferred-batch-sizes|--off/);
+    }
+
+    expect((await rgpu(['models', 'delete', id])).code).toBe(0);
   });
 
   it('npm links the workspace bin as node_modules/.bin/rgpu', async () => {

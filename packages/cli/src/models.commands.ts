@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { addBatchingOptions, batchingOf, batchingText, type BatchingDto, type BatchingFlags } from './batching.options.js';
 import { contextOf, intOption, UsageError } from './context.js';
 import { emit, shortTime } from './output.js';
 import { renderFields, renderTable } from './table.render.js';
@@ -27,6 +28,8 @@ interface VersionDto {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   labels: string[];
+  /** null: off. */
+  batching: BatchingDto | null;
   created_at: string;
 }
 interface Page<T> {
@@ -35,6 +38,19 @@ interface Page<T> {
 }
 
 const tensors = (ts: TensorSpec[]) => ts.map((t) => `${t.name} ${t.datatype}[${t.shape.join(',')}]`).join('; ');
+
+function versionText(v: VersionDto): string {
+  return renderFields([
+    ['model', v.model_id],
+    ['version', v.version],
+    ['size', `${v.size_bytes} bytes`],
+    ['sha256', v.sha256],
+    ['inputs', tensors(v.inputs)],
+    ['outputs', tensors(v.outputs)],
+    ['labels', v.labels.join(', ')],
+    ['batching', batchingText(v.batching)],
+  ]);
+}
 
 export function modelsCommands(program: Command): void {
   const models = program.command('models').description('register ONNX models and upload versions');
@@ -53,15 +69,16 @@ export function modelsCommands(program: Command): void {
       emit(ctx, data, () => `${message}: model ${data.model_id} (${data.name})\n`);
     });
 
-  models
+  const upload = models
     .command('upload')
     .description('upload an ONNX file as a new version (multipart)')
     .argument('<model_id>', 'model id', intOption('model_id', 1))
     .requiredOption('--file <path>', 'the .onnx file')
     .requiredOption('--version <version>', 'version name, e.g. v1.0')
     .requiredOption('--labels <labels>', 'class labels: a JSON array or a comma list (red,green,blue)')
-    .option('--preprocessing <json>', 'JSON {"mean":[…],"std":[…],"size":[h,w]}')
-    .action(async (modelId: number, o: { file: string; version: string; labels: string; preprocessing?: string }, cmd: Command) => {
+    .option('--preprocessing <json>', 'JSON {"mean":[…],"std":[…],"size":[h,w]}');
+  addBatchingOptions(upload).action(
+    async (modelId: number, o: { file: string; version: string; labels: string; preprocessing?: string } & BatchingFlags, cmd: Command) => {
       const ctx = await contextOf(cmd);
       const form = new FormData();
       form.set('version', o.version);
@@ -74,6 +91,8 @@ export function modelsCommands(program: Command): void {
         }
         form.set('preprocessing', o.preprocessing);
       }
+      const batching = batchingOf(o);
+      if (batching) form.set('batching', JSON.stringify(batching));
       let bytes: Buffer;
       try {
         bytes = await readFile(o.file);
@@ -82,19 +101,26 @@ export function modelsCommands(program: Command): void {
       }
       form.set('file', new Blob([new Uint8Array(bytes)]), basename(o.file));
       const { message, data } = await ctx.api.request<VersionDto>('POST', `/models/${modelId}/versions`, form);
-      emit(ctx, data, () =>
-        `${message}\n` +
-        renderFields([
-          ['model', data.model_id],
-          ['version', data.version],
-          ['size', `${data.size_bytes} bytes`],
-          ['sha256', data.sha256],
-          ['inputs', tensors(data.inputs)],
-          ['outputs', tensors(data.outputs)],
-          ['labels', data.labels.join(', ')],
-        ]),
-      );
-    });
+      emit(ctx, data, () => `${message}\n${versionText(data)}`);
+    },
+  );
+
+  // PATCH of a version: only its batching changes in place (a new artifact or labels make a new version).
+  const batching = models
+    .command('batching')
+    .description('change dynamic batching of a version (the flags replace the whole setting), or turn it off with --off')
+    .argument('<model_id>', 'model id', intOption('model_id', 1))
+    .argument('<version>', 'version name')
+    .option('--off', 'turn batching off (one model run per request)');
+  addBatchingOptions(batching).action(async (modelId: number, version: string, o: { off?: boolean } & BatchingFlags, cmd: Command) => {
+    const wanted = batchingOf(o);
+    if (o.off && wanted) throw new UsageError('--off cannot go with --max-batch-size');
+    if (!o.off && !wanted) throw new UsageError('pass --max-batch-size <n> (with --max-queue-delay-ms, --preferred-batch-sizes) or --off');
+    const ctx = await contextOf(cmd);
+    const path = `/models/${modelId}/versions/${encodeURIComponent(version)}`;
+    const { message, data } = await ctx.api.request<VersionDto>('PATCH', path, { batching: wanted ?? null });
+    emit(ctx, data, () => `${message}\n${versionText(data)}`);
+  });
 
   models
     .command('list')
@@ -109,7 +135,10 @@ export function modelsCommands(program: Command): void {
         emit(ctx, data, () =>
           renderFields([['model', data.model_id], ['name', data.name], ['workspace', data.workspace_id], ['framework', data.framework], ['task', data.task]]) +
           '\n' +
-          renderTable(['version', 'size', 'sha256', 'labels', 'created'], data.versions.map((v) => [v.version, v.size_bytes, v.sha256.slice(0, 12), v.labels.join(','), shortTime(v.created_at)])),
+          renderTable(
+            ['version', 'size', 'sha256', 'labels', 'created', 'batching'],
+            data.versions.map((v) => [v.version, v.size_bytes, v.sha256.slice(0, 12), v.labels.join(','), shortTime(v.created_at), batchingText(v.batching)]),
+          ),
         );
         return;
       }
