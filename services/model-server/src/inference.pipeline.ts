@@ -107,7 +107,8 @@ export class InferencePipeline {
 
   private async runAlone(request: InferRequest): Promise<Outputs> {
     try {
-      return await this.model.session.run(request.feeds, request.outputNames);
+      // The request's tensors were decoded for it alone and are not read after the run: handed over, not copied.
+      return await this.model.session.run(request.feeds, request.outputNames, true);
     } catch (err) {
       // The request passed the signature checks, so what remains is about its values (a dimension the graph
       // cannot combine, an index out of range): the client's to fix.

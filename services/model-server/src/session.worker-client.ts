@@ -83,7 +83,7 @@ export async function loadModelInWorker(opts: LoadModelOptions, onFatal: (err: E
       const id = nextId++;
       const plainFeeds = Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, toPlain(t)]));
       const buffers = transfer
-        ? Object.values(plainFeeds).flatMap((t) => (Array.isArray(t.data) ? [] : [t.data.buffer as ArrayBuffer]))
+        ? [...new Set(Object.values(plainFeeds).flatMap((t) => (Array.isArray(t.data) ? [] : [t.data.buffer as ArrayBuffer])))]
         : [];
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
-import { batchOfOneOnlyOnnx } from './batch-one-only.onnx.js';
+import { batchOfOneOnlyOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
 import { getJson, imageBody, modelEnv, postJson, startModelServer, type ModelServerProcess } from './spawn.js';
 
 /**
