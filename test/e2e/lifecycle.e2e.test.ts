@@ -92,6 +92,20 @@ describe('service lifecycle end to end (real replica processes)', () => {
     const scores = infer.body.outputs[0];
     expect(scores).toMatchObject({ name: 'scores', datatype: 'FP32', shape: [1, 3] });
     expect(scores.data.indexOf(Math.max(...scores.data))).toBe(1);
+    // The binary tensor data extension through the router: raw FP32 bytes in, raw bytes out, same scores.
+    const bytes = Buffer.from(new Float32Array([...plane(0.1), ...plane(0.9), ...plane(0.2)]).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [1, 3, 32, 32], datatype: 'FP32', parameters: { binary_data_size: bytes.length } }], parameters: { binary_data_output: true } }));
+    const binary = await fetch(`${endpointUrl}/v2/models/${id}/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, bytes]),
+    });
+    expect(binary.status).toBe(200);
+    const answer = Buffer.from(await binary.arrayBuffer());
+    const length = Number(binary.headers.get('inference-header-content-length'));
+    expect(JSON.parse(answer.subarray(0, length).toString('utf8')).outputs).toEqual([{ name: 'scores', datatype: 'FP32', shape: [1, 3], parameters: { binary_data_size: 12 } }]);
+    const raw = answer.subarray(length);
+    expect(Array.from({ length: 3 }, (_, i) => raw.readFloatLE(4 * i))).toEqual(scores.data.map((v: number) => Math.fround(v)));
     expect((await api.fetchJson(`${endpointUrl}/v2/health/ready`, 'GET')).status).toBe(200);
   });
 
