@@ -33,6 +33,15 @@ export function batchingToWire(c: BatchingConfig): BatchingWire {
   return { max_batch_size: c.maxBatchSize, max_queue_delay_ms: c.maxQueueDelayMs, preferred_batch_sizes: [...c.preferredBatchSizes] };
 }
 
+/**
+ * How many requests a replica with this batching should be given at once: two batches' worth, one running and one
+ * filling while it runs (KServe's containerConcurrency ≥ batch size, for the same reason). Null when batching is off:
+ * the router's own per-replica cap applies. A cap below the batch size would keep batches from ever filling.
+ */
+export function inFlightForBatching(batching: BatchingConfig | null | undefined): number | null {
+  return batching && batching.maxBatchSize > 1 ? 2 * batching.maxBatchSize : null;
+}
+
 const text = (zh: string, en: string): Localized => ({ zh, en });
 const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 

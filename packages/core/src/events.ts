@@ -40,7 +40,7 @@ export const ServiceStatusEvent = z.object({
   readyReplicas: z.number().int().nonnegative(),
   replicas: z.number().int().nonnegative(),
   /** Ready replicas' addresses; empty when none is ready. */
-  endpoints: z.array(z.object({ replicaId: z.string(), url: z.string() })),
+  endpoints: z.array(z.object({ replicaId: z.string(), url: z.string(), maxInFlight: z.number().int().positive().optional() })),
   generation: z.number().int().nonnegative(),
   /** The service record's optimistic-concurrency version: consumers order events by it, never by `at`. */
   version: z.number().int().nonnegative(),

@@ -60,6 +60,16 @@ export interface ReplicaEndpoint {
   replicaId: string;
   /** Base URL of the replica's model server, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /**
+   * How many requests the replica should be given at once (batching.ts `inFlightForBatching`); the router's own
+   * per-replica cap stays the floor. Absent: the replica does not batch, the router's cap alone applies.
+   */
+  maxInFlight?: number;
+}
+
+/** A copy of an endpoint with exactly its known fields; no `maxInFlight` (absent, or a store's null) stays absent. */
+export function copyEndpoint(e: ReplicaEndpoint): ReplicaEndpoint {
+  return typeof e.maxInFlight !== 'number' ? { replicaId: e.replicaId, url: e.url } : { replicaId: e.replicaId, url: e.url, maxInFlight: e.maxInFlight };
 }
 
 /** A replica's phase as the runtime reports it (runtime port `ReplicaPhase`). */

@@ -12,11 +12,14 @@ export function intraOpThreads(cpu: number): number {
   return Math.max(1, Math.floor(cpu + 1e-9));
 }
 
+/** The model server's batching variable: the wire form of the version's batching, absent when off. */
+export const BATCHING_ENV = 'RGPU_BATCHING';
+
 /** The model server's variables that come from the spec's tuning: batching and threads. */
 export function tuningEnv(spec: RuntimeServiceSpec, inherited: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {};
   if (!inherited.RGPU_INTRA_OP_THREADS) env.RGPU_INTRA_OP_THREADS = String(intraOpThreads(spec.cpu));
   // Canonical key order (batchingToWire's): the same batching read back from another store is the same template.
-  if (spec.model.batching) env.RGPU_BATCHING = JSON.stringify(batchingToWire(spec.model.batching));
+  if (spec.model.batching) env[BATCHING_ENV] = JSON.stringify(batchingToWire(spec.model.batching));
   return env;
 }

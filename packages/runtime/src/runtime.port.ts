@@ -75,6 +75,8 @@ export interface ReplicaObservation {
   phase: ReplicaPhase;
   /** Base URL of its model server once ready (e.g. `http://127.0.0.1:41234`); null otherwise. */
   url: string | null;
+  /** Requests it should be given at once, from its spec's batching (core `inFlightForBatching`); absent: no batching. */
+  maxInFlight?: number;
   restarts: number;
   /** GPU indices assigned (CUDA_VISIBLE_DEVICES). */
   gpus: number[];

@@ -1,4 +1,5 @@
 import {
+  copyEndpoint,
   englishStatusMessage,
   nextStatus,
   type InferenceService,
@@ -96,7 +97,8 @@ export function holdsAnything(observation: RuntimeObservation): boolean {
 export function readyEndpoints(replicas: readonly ReplicaObservation[]): ReplicaEndpoint[] {
   return replicas
     .filter((r): r is ReplicaObservation & { url: string } => r.phase === 'ready' && r.url !== null)
-    .map((r) => ({ replicaId: r.replicaId, url: r.url }))
+    // The replica's own in-flight cap (its batching) travels with its address to the router.
+    .map((r) => copyEndpoint(r))
     .sort((a, b) => (a.replicaId < b.replicaId ? -1 : a.replicaId > b.replicaId ? 1 : 0));
 }
 
@@ -232,7 +234,7 @@ export function decideStopped(service: InferenceService, observation: RuntimeObs
 }
 
 export function sameEndpoints(a: readonly ReplicaEndpoint[], b: readonly ReplicaEndpoint[]): boolean {
-  return a.length === b.length && a.every((e, i) => e.replicaId === b[i].replicaId && e.url === b[i].url);
+  return a.length === b.length && a.every((e, i) => e.replicaId === b[i].replicaId && e.url === b[i].url && e.maxInFlight === b[i].maxInFlight);
 }
 
 /** The fields of `view` that differ from the record; null when the record already shows it. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { InferenceService, ReplicaEndpoint, ServiceStatus, ServiceStatusEvent } from '@remotegpu/core';
+import { copyEndpoint, type InferenceService, type ReplicaEndpoint, type ServiceStatus, type ServiceStatusEvent } from '@remotegpu/core';
 import type { EventBus } from '@remotegpu/bus';
 import { sameEndpoints } from './status.decision.js';
 
@@ -106,7 +106,7 @@ export class StatusPublisher {
       generation: service.generation,
       version: service.version,
       ...fields,
-      endpoints: fields.endpoints.map(({ replicaId, url }) => ({ replicaId, url })),
+      endpoints: fields.endpoints.map(copyEndpoint),
     };
     if (event.correlationId === undefined) delete event.correlationId;
     await this.bus.publish('service.status', event);

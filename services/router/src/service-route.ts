@@ -12,6 +12,11 @@ export interface Replica {
   readonly pathPrefix: string;
   /** Requests sent and not yet fully answered. */
   outstanding: number;
+  /**
+   * What its endpoint says it should be given at once (a batching replica: two batches' worth); 0 when it says
+   * nothing. The router's own cap stays the floor ({@link capOf}).
+   */
+  ownCap: number;
   consecutiveFailures: number;
   /** Epoch ms until which passive ejection keeps it out of rotation (0: in rotation). */
   ejectedUntil: number;
@@ -59,7 +64,7 @@ export class ServiceRoute<W extends Waiter = Waiter> {
 
   /**
    * Least outstanding requests among replicas in rotation, ties broken by a rotating start so equal replicas
-   * share the load. `'busy'`: some replica is in rotation but all are at the cap; `'none'`: none is.
+   * share the load. `'busy'`: some replica is in rotation but all are at their caps ({@link capOf}); `'none'`: none is.
    * `ignoreCap` is for the one retry after a connection failure: it already waited its turn once, and the
    * overshoot is bounded by one request per failed one.
    */
@@ -76,7 +81,7 @@ export class ServiceRoute<W extends Waiter = Waiter> {
       const replica = replicas[index];
       if (replica === exclude || replica.ejectedUntil > now) continue;
       inRotation = true;
-      if (!ignoreCap && replica.outstanding >= maxInFlight) continue;
+      if (!ignoreCap && replica.outstanding >= capOf(replica, maxInFlight)) continue;
       if (best === null || replica.outstanding < best.outstanding) {
         best = replica;
         bestIndex = index;
@@ -95,11 +100,11 @@ export class ServiceRoute<W extends Waiter = Waiter> {
     return false;
   }
 
-  /** Replica slots in rotation (replicas not ejected × the cap), the queue's rate of service with `serviceTimeMs`. */
+  /** Replica slots in rotation (each replica not ejected × its cap), the queue's rate of service with `serviceTimeMs`. */
   queueState(now: number, maxInFlight: number): QueueState {
-    let inRotation = 0;
-    for (const replica of this.replicas) if (replica.ejectedUntil <= now) inRotation += 1;
-    return { queued: this.queued, slots: inRotation * maxInFlight, serviceTimeMs: this.serviceTimeMs };
+    let slots = 0;
+    for (const replica of this.replicas) if (replica.ejectedUntil <= now) slots += capOf(replica, maxInFlight);
+    return { queued: this.queued, slots, serviceTimeMs: this.serviceTimeMs };
   }
 
   /** One request spent `ms` on a replica (answered, or cut at its deadline). */
@@ -133,6 +138,8 @@ export class ServiceRoute<W extends Waiter = Waiter> {
     for (const endpoint of endpoints) {
       const kept = previous.get(`${endpoint.replicaId} ${endpoint.url}`);
       if (kept) {
+        // A record written before endpoints carried caps, re-written with one: the same replica, a new cap.
+        kept.ownCap = ownCapOf(endpoint);
         next.push(kept);
         continue;
       }
@@ -203,7 +210,21 @@ export function replicaOf(endpoint: ReplicaEndpoint): Replica | null {
     port: url.port ? Number(url.port) : 80,
     pathPrefix: url.pathname.replace(/\/+$/, ''),
     outstanding: 0,
+    ownCap: ownCapOf(endpoint),
     consecutiveFailures: 0,
     ejectedUntil: 0,
   };
+}
+
+/**
+ * A replica's in-flight cap: the router's `maxInFlight` (RGPU_ROUTER_MAX_IN_FLIGHT) or more when its endpoint asks
+ * for more. A batching replica given fewer requests than its batch size could never fill a batch.
+ */
+export function capOf(replica: Replica, maxInFlight: number): number {
+  return replica.ownCap > maxInFlight ? replica.ownCap : maxInFlight;
+}
+
+function ownCapOf(endpoint: ReplicaEndpoint): number {
+  const cap = endpoint.maxInFlight;
+  return typeof cap === 'number' && Number.isInteger(cap) && cap > 0 ? cap : 0;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1ContainerStatus, V1Deployment, V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import type { RuntimeServiceSpec } from '../runtime.port.js';
+import { tuningEnv } from '../model-server.tuning.js';
 import { observationOf } from './observation.mapping.js';
 
 const ID = 'svc-abcdefghij123456';
@@ -24,6 +26,7 @@ interface PodShape {
   deleting?: boolean;
   created?: string;
   gpu?: number;
+  env?: Record<string, string>;
 }
 
 function pod(p: PodShape): V1Pod {
@@ -39,7 +42,16 @@ function pod(p: PodShape): V1Pod {
       creationTimestamp: (p.created ?? '2026-01-01T00:00:00Z') as unknown as Date,
       ...(p.deleting ? { deletionTimestamp: '2026-01-01T00:01:00Z' as unknown as Date } : {}),
     },
-    spec: { containers: [{ name: 'model-server', image: 'reg/img:1', resources: { limits: { 'nvidia.com/gpu': String(p.gpu ?? 0) } } }] },
+    spec: {
+      containers: [
+        {
+          name: 'model-server',
+          image: 'reg/img:1',
+          resources: { limits: { 'nvidia.com/gpu': String(p.gpu ?? 0) } },
+          ...(p.env ? { env: Object.entries(p.env).map(([name, value]) => ({ name, value })) } : {}),
+        },
+      ],
+    },
     status: {
       phase: p.scheduled?.status === 'False' ? 'Pending' : 'Running',
       podIP: p.ip,
@@ -70,6 +82,16 @@ describe('observation from the Deployment and its pods', () => {
       ['new', 3, 'starting', null],
       ['old', 1, 'ready', 'http://10.0.0.1:8080'],
     ]);
+  });
+
+  it("a pod started with batching carries its in-flight cap (two batches); a pod without batching none", () => {
+    const batching = { maxBatchSize: 16, maxQueueDelayMs: 5, preferredBatchSizes: [8] };
+    // The variable as the manifest writes it for the model server.
+    const env = tuningEnv({ cpu: 2, model: { batching } } as RuntimeServiceSpec, {});
+    const o = observationOf(ID, deployment(1, 'h1'), [pod({ name: 'a', ready: true, ip: '10.0.0.1', env }), pod({ name: 'b', ready: true, ip: '10.0.0.2', env: { RGPU_INTRA_OP_THREADS: '2' } })], OPTIONS);
+    expect(o.replicas[0]).toMatchObject({ replicaId: 'a', url: 'http://10.0.0.1:8080', maxInFlight: 32 });
+    expect(o.replicas[1].replicaId).toBe('b');
+    expect('maxInFlight' in o.replicas[1]).toBe(false);
   });
 
   it('IPv6 pod addresses are bracketed', () => {

@@ -1,5 +1,6 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { englishStatusMessage, type ReasonParams } from '@remotegpu/core';
+import { englishStatusMessage, inFlightForBatching, parseBatching, type ReasonParams } from '@remotegpu/core';
+import { BATCHING_ENV } from '../model-server.tuning.js';
 import type { ReplicaObservation, ReplicaPhase, RuntimeCondition, RuntimeObservation } from '../runtime.port.js';
 import { ANNOTATIONS, CONTAINER_NAME, CONTAINER_PORT, GPU_RESOURCE, LABELS } from './kubernetes.names.js';
 
@@ -79,12 +80,32 @@ export function replicaOf(pod: V1Pod, deployment: V1Deployment | undefined): Rep
     phase,
     // The pod's own address, not the Service's: the router balances and ejects per replica (README).
     url: phase === 'ready' && ip ? `http://${ip.includes(':') ? `[${ip}]` : ip}:${CONTAINER_PORT}` : null,
+    ...podInFlight(pod),
     restarts: containerOf(pod)?.restartCount ?? 0,
     // The device plugin picks the GPUs inside the node; their indices are not visible in the API.
     gpus: [],
     device: null,
     message: podMessage(pod),
   };
+}
+
+/**
+ * The pod's own in-flight cap, from the batching its model server was started with (its RGPU_BATCHING variable):
+ * a pod of an older template keeps the batching of that template, so it is read from the pod, not the Deployment.
+ */
+export function podInFlight(pod: V1Pod): { maxInFlight?: number } {
+  const containers = pod.spec?.containers ?? [];
+  const container = containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0];
+  const wire = container?.env?.find((e) => e.name === BATCHING_ENV)?.value;
+  if (!wire) return {};
+  let parsed: ReturnType<typeof parseBatching>;
+  try {
+    parsed = parseBatching(JSON.parse(wire));
+  } catch {
+    return {};
+  }
+  const maxInFlight = parsed.ok ? inFlightForBatching(parsed.value) : null;
+  return maxInFlight === null ? {} : { maxInFlight };
 }
 
 /** What a user should read about one pod: why it waits, why it is not scheduled, or why its last run ended. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { inFlightForBatching } from '@remotegpu/core';
 import type { ReplicaObservation, ReplicaPhase, RuntimeServiceSpec } from '../runtime.port.js';
 import type { ReplicaFailureCause, ReplicaProcess } from './replica.process.js';
 
@@ -58,11 +59,14 @@ export function newReplica(serviceId: string, seq: number, spec: RuntimeServiceS
 }
 
 export function toObservation(r: Replica): ReplicaObservation {
+  // The batching of the spec the replica was started from (a relabel keeps the template, so the same batching).
+  const maxInFlight = inFlightForBatching(r.spec.model.batching);
   return {
     replicaId: r.id,
     generation: r.spec.generation,
     phase: r.phase,
     url: r.url,
+    ...(maxInFlight !== null ? { maxInFlight } : {}),
     restarts: r.restarts,
     gpus: [...r.gpus],
     device: r.device,

@@ -24,7 +24,11 @@ export function serviceWriteContract(h: StoreHolder): void {
         statusParams: { waiting: 2, gpus: 1, free: 0, total: 4, note: '识别 "x"' },
         statusMessage: 'stop requested by user',
         readyReplicas: 1,
-        endpoints: [{ replicaId: 'r-1', url: 'http://127.0.0.1:40001' }],
+        // A batching replica's in-flight cap round-trips; a replica without one stays without.
+        endpoints: [
+          { replicaId: 'r-1', url: 'http://127.0.0.1:40001', maxInFlight: 64 },
+          { replicaId: 'r-2', url: 'http://127.0.0.1:40002' },
+        ],
         replicaStates: [{ replicaId: 'r-1', generation: 3, state: 'ready', restarts: 2, device: 'cuda', message: null }],
         generation: 4,
         observedGeneration: 3,
@@ -138,12 +142,15 @@ export function serviceWriteContract(h: StoreHolder): void {
     it('stores the observed endpoints and generation the provisioner writes', async () => {
       const { service } = await h.store.services.create(serviceFixture());
       const endpoints = [
-        { replicaId: 'a', url: 'http://127.0.0.1:41001' },
+        { replicaId: 'a', url: 'http://127.0.0.1:41001', maxInFlight: 32 },
         { replicaId: 'b', url: 'http://127.0.0.1:41002' },
       ];
       const updated = await h.store.services.update(service.id, 1, { endpoints, observedGeneration: 1, readyReplicas: 2 });
-      expect(updated).toMatchObject({ endpoints, observedGeneration: 1, readyReplicas: 2, version: 2 });
-      expect(await h.store.services.get(service.id)).toMatchObject({ endpoints, observedGeneration: 1 });
+      expect(updated).toMatchObject({ observedGeneration: 1, readyReplicas: 2, version: 2 });
+      // toEqual: the cap is kept where there is one, and nothing (not even a null) appears where there is none.
+      expect(updated.endpoints).toEqual(endpoints);
+      expect((await h.store.services.get(service.id))?.endpoints).toEqual(endpoints);
+      expect('maxInFlight' in (await h.store.services.get(service.id))!.endpoints[1]).toBe(false);
       const cleared = await h.store.services.update(service.id, 2, { endpoints: [] });
       expect(cleared.endpoints).toEqual([]);
     });

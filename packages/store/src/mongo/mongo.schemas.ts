@@ -48,7 +48,7 @@ export interface ServiceDoc {
   statusParams: Record<string, string | number> | null;
   statusMessage: string | null;
   readyReplicas: number;
-  endpoints: { replicaId: string; url: string }[];
+  endpoints: EndpointDoc[];
   /** Absent on documents written before it existed. */
   replicaStates?: ReplicaStateDoc[];
   generation: number;
@@ -73,8 +73,15 @@ const eventSchema = new Schema<ServiceEventDoc>(
   { _id: false, versionKey: false, minimize: false },
 );
 
-const endpointSchema = new Schema<{ replicaId: string; url: string }>(
-  { replicaId: { type: String, required: true }, url: { type: String, required: true } },
+/** `maxInFlight` is absent for a replica that does not batch (and on documents written before it existed). */
+export interface EndpointDoc {
+  replicaId: string;
+  url: string;
+  maxInFlight?: number;
+}
+
+const endpointSchema = new Schema<EndpointDoc>(
+  { replicaId: { type: String, required: true }, url: { type: String, required: true }, maxInFlight: { type: Number, required: false } },
   { _id: false, versionKey: false },
 );
 

@@ -1,4 +1,15 @@
-import type { DesiredState, Framework, InferenceService, ReplicaEndpoint, ReplicaState, ReplicaStateName, ServiceEvent, ServiceEventType, ServiceStatus } from '@remotegpu/core';
+import {
+  copyEndpoint,
+  type DesiredState,
+  type Framework,
+  type InferenceService,
+  type ReplicaEndpoint,
+  type ReplicaState,
+  type ReplicaStateName,
+  type ServiceEvent,
+  type ServiceEventType,
+  type ServiceStatus,
+} from '@remotegpu/core';
 import type { NewService, ServicePatch } from '../store.port.js';
 import { nameKey } from '../store.keys.js';
 import type { ReplicaStateDoc, ServiceDoc, ServiceEventDoc } from './mongo.schemas.js';
@@ -30,7 +41,7 @@ export function toService(doc: Omit<ServiceDoc, 'events'>): InferenceService {
     statusParams: doc.statusParams ?? null,
     statusMessage: doc.statusMessage ?? null,
     readyReplicas: doc.readyReplicas,
-    endpoints: (doc.endpoints ?? []).map((e) => ({ replicaId: e.replicaId, url: e.url }) satisfies ReplicaEndpoint),
+    endpoints: (doc.endpoints ?? []).map((e) => copyEndpoint(e) satisfies ReplicaEndpoint),
     replicaStates: (doc.replicaStates ?? []).map(replicaState),
     generation: doc.generation,
     observedGeneration: doc.observedGeneration,
@@ -90,7 +101,7 @@ export function newServiceDoc(s: NewService): ServiceDoc {
     statusParams: s.statusParams ?? null,
     statusMessage: s.statusMessage,
     readyReplicas: s.readyReplicas,
-    endpoints: s.endpoints.map((e) => ({ replicaId: e.replicaId, url: e.url })),
+    endpoints: s.endpoints.map(copyEndpoint),
     replicaStates: (s.replicaStates ?? []).map(replicaState),
     generation: s.generation,
     observedGeneration: s.observedGeneration,
@@ -122,7 +133,7 @@ const PATCH_VALUE: Record<PatchField, (patch: ServicePatch) => unknown> = {
   statusParams: (p) => p.statusParams ?? null,
   statusMessage: (p) => p.statusMessage,
   readyReplicas: (p) => p.readyReplicas,
-  endpoints: (p) => p.endpoints?.map((e) => ({ replicaId: e.replicaId, url: e.url })),
+  endpoints: (p) => p.endpoints?.map(copyEndpoint),
   replicaStates: (p) => p.replicaStates?.map(replicaState),
   generation: (p) => p.generation,
   observedGeneration: (p) => p.observedGeneration,
