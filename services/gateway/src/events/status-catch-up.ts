@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { InferenceService, ServiceStatusEvent } from '@remotegpu/core';
+import { copyEndpoint, type InferenceService, type ServiceStatusEvent } from '@remotegpu/core';
 import type { Store } from '@remotegpu/store';
 import type { StatusFanout } from './status-fanout.js';
 
@@ -22,7 +22,7 @@ export function statusEventOfService(service: InferenceService): ServiceStatusEv
     message: service.statusMessage,
     readyReplicas: service.readyReplicas,
     replicas: service.replicas,
-    endpoints: service.desiredState === 'stopped' ? [] : service.endpoints.map(({ replicaId, url }) => ({ replicaId, url })),
+    endpoints: service.desiredState === 'stopped' ? [] : service.endpoints.map(copyEndpoint),
     generation: service.generation,
     version: service.version,
     deleted: service.deletedAt !== null,
