@@ -49,6 +49,31 @@ describe('readBody', () => {
     expect(await chunked.json()).toEqual({ length: 4 });
   });
 
+  it('with alignAt, puts that byte on an 8-byte boundary of a buffer of its own, sized or chunked', async () => {
+    const seen: { offset: number; own: boolean; text: string }[] = [];
+    server = createServer((req, res) => {
+      void readBody(req, 1 << 20, { alignAt: Number(req.headers['x-align']) }).then((body) => {
+        seen.push({ offset: body.byteOffset + Number(req.headers['x-align']), own: body.buffer.byteLength - body.byteOffset === body.length, text: body.toString() });
+        sendJson(res, 200, '{}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const text = 'header-json' + 'x'.repeat(50);
+    for (const align of [0, 3, 5, 11]) {
+      await fetch(url, { method: 'POST', headers: { 'x-align': String(align) }, body: text });
+      const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(text.slice(0, 7))); c.enqueue(new TextEncoder().encode(text.slice(7))); c.close(); } });
+      await fetch(url, { method: 'POST', headers: { 'x-align': String(align) }, body: stream, duplex: 'half' } as RequestInit);
+    }
+    expect(seen).toHaveLength(8);
+    for (const s of seen) {
+      expect(s.offset % 8).toBe(0); // a Float64Array could view the data from byte alignAt on
+      expect(s.own).toBe(true); // never a slice of Node's shared pool: safe to hand to a worker
+      expect(s.text).toBe(text);
+    }
+  });
+
   it('answers 413 from Content-Length alone, and while a chunked body passes the limit', async () => {
     const { port } = await serve(10);
     const declared = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x'.repeat(11), headers: { 'accept-language': 'en' } });

@@ -55,9 +55,9 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   const headOrGet = (req: IncomingMessage) => req.method === 'GET' || req.method === 'HEAD';
 
   /** The body, or null once the request was answered (413, closing the connection) or the client left. */
-  async function bodyOf(req: IncomingMessage, res: ServerResponse, tooLarge: (err: AppError) => void): Promise<Buffer | null> {
+  async function bodyOf(req: IncomingMessage, res: ServerResponse, tooLarge: (err: AppError) => void, alignAt?: number): Promise<Buffer | null> {
     try {
-      return await readBody(req, maxBodyBytes);
+      return await readBody(req, maxBodyBytes, { alignAt });
     } catch (err) {
       if (err instanceof ClientGoneError) return null;
       if (!isAppError(err)) throw err;
@@ -100,7 +100,10 @@ export function createRequestHandler(opts: RoutesOptions): RequestHandler {
   }
 
   async function inferAnnounced(req: IncomingMessage, res: ServerResponse, arrived: () => void): Promise<void> {
-    const raw = await bodyOf(req, res, () => sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`));
+    // Binary tensor data starts right after the JSON header: read it aligned, so tensors view it without a copy.
+    const headerLength = Number(req.headers[HEADER_LENGTH]);
+    const alignAt = Number.isSafeInteger(headerLength) && headerLength >= 0 ? headerLength : undefined;
+    const raw = await bodyOf(req, res, () => sendOipError(res, 413, `request body too large; the limit is ${maxBodyBytes} bytes`), alignAt);
     if (raw === null) return;
     let body: unknown;
     let binary: Buffer | null;

@@ -107,8 +107,10 @@ export class InferencePipeline {
 
   private async runAlone(request: InferRequest): Promise<Outputs> {
     try {
-      // The request's tensors were decoded for it alone and are not read after the run: handed over, not copied.
-      return await this.model.session.run(request.feeds, request.outputNames, true);
+      // Tensors that own their whole buffer were decoded for this request alone and are not read after the run:
+      // handed over, not copied. Views of the request body (binary tensor data) are copied.
+      const owned = Object.values(request.feeds).every((t) => Array.isArray(t.data) || (t.data as ArrayBufferView).byteLength === (t.data as ArrayBufferView).buffer.byteLength);
+      return await this.model.session.run(request.feeds, request.outputNames, owned);
     } catch (err) {
       // The request passed the signature checks, so what remains is about its values (a dimension the graph
       // cannot combine, an index out of range): the client's to fix.

@@ -56,10 +56,14 @@ export class BinaryReader {
     if (bytes !== count * width) {
       throw new OipError(400, `input "${name}": ${count} elements of ${width} byte(s) are ${count * width} bytes, binary_data_size says ${bytes}`);
     }
-    // A copy into a fresh buffer: aligned for the typed array, and the request body can be collected.
-    const copy = new ArrayBuffer(bytes);
-    new Uint8Array(copy).set(part);
-    const data = new ARRAYS[type](copy, 0, count);
+    // A view of the body when it is aligned for the type (the replica reads binary bodies so that it is), else a copy.
+    let data: Numeric;
+    if (part.byteOffset % width === 0) data = new ARRAYS[type](part.buffer as ArrayBuffer, part.byteOffset, count);
+    else {
+      const copy = new ArrayBuffer(bytes);
+      new Uint8Array(copy).set(part);
+      data = new ARRAYS[type](copy, 0, count);
+    }
     if (type === 'bool') for (let i = 0; i < count; i++) if ((data as Uint8Array)[i] > 1) (data as Uint8Array)[i] = 1;
     return data;
   }
