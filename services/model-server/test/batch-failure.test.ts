@@ -1,7 +1,6 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchOfOneOnlyOnnx, solidImage, tempDir, type TempDir } from '@remotegpu/testkit';
-import { getJson, imageBody, modelEnv, postJson, startModelServer, type ModelServerProcess } from './spawn.js';
+import { getJson, imageBody, modelEnv, postJson, startModelServer, holdIncomplete, type ModelServerProcess } from './spawn.js';
 
 /**
  * A model whose batch dimension is declared dynamic but whose graph only runs one image (see batchOfOneOnlyOnnx),
@@ -28,18 +27,6 @@ async function batchSizes(url: string): Promise<{ le: (bound: number) => number;
   for (const m of text.matchAll(/^rgpu_model_batch_size_bucket\{[^}]*le="([^"]+)"\} (\d+)$/gm)) buckets.set(m[1], Number(m[2]));
   const count = Number(/^rgpu_model_batch_size_count\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? NaN);
   return { le: (bound) => buckets.get(String(bound)) ?? NaN, count };
-}
-
-/**
- * A request whose body never completes: the replica counts it as company on the way, so queued requests wait
- * for more instead of running at once, and a full batch forms. Returns how to cut it.
- */
-async function holdIncomplete(url: string): Promise<() => void> {
-  const req = http.request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
-  req.on('error', () => {});
-  req.write('{"inputs":');
-  await new Promise((r) => setTimeout(r, 50)); // the replica has read its headers
-  return () => req.destroy();
 }
 
 let dir: TempDir;

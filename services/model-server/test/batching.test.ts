@@ -4,8 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_LABELS, colorClassifierOnnx, solidImage, tempDir, type ImageFormat, type TempDir } from '@remotegpu/testkit';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import { imageBody, modelEnv, postJson, runToExit, startModelServer, type ModelServerProcess } from './spawn.js';
+import { imageBody, modelEnv, postJson, runToExit, startModelServer, holdIncomplete, type ModelServerProcess } from './spawn.js';
 
 interface Prediction {
   class: string;
@@ -62,18 +61,6 @@ async function batchSizes(url: string): Promise<{ le: Map<string, number>; count
     delaySum: num(/^rgpu_model_queue_delay_seconds_sum\{[^}]*\} (\S+)$/m),
     delayCount: num(/^rgpu_model_queue_delay_seconds_count\{[^}]*\} (\S+)$/m),
   };
-}
-
-/**
- * A request whose body never completes: the replica counts it as company on the way, so queued requests wait
- * for it (up to the delay) instead of running at once. Returns how to cut it.
- */
-async function holdIncomplete(url: string): Promise<() => void> {
-  const req = http.request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
-  req.on('error', () => {});
-  req.write('{"inputs":');
-  await new Promise((r) => setTimeout(r, 50)); // the replica has read its headers
-  return () => req.destroy();
 }
 
 function byClass(predictions: Prediction[]): Map<string, number> {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -142,4 +143,16 @@ export async function getJson<T = any>(url: string): Promise<JsonResponse<T>> {
 
 export function imageBody(image: Buffer, topK?: number): unknown {
   return { inputs: { image: image.toString('base64') }, ...(topK === undefined ? {} : { parameters: { top_k: topK } }) };
+}
+
+/**
+ * A /predict request whose body never completes: the replica counts it as company on the way, so queued requests
+ * wait for it (up to the delay) instead of running at once, and a full batch forms. Returns how to cut it.
+ */
+export async function holdIncomplete(url: string): Promise<() => void> {
+  const req = http.request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
+  req.on('error', () => {});
+  req.write('{"inputs":');
+  await new Promise((r) => setTimeout(r, 50)); // the replica has read its headers
+  return () => req.destroy();
 }
