@@ -1,4 +1,4 @@
-export { COLOR_LABELS, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, brokenOnnx, scoreMapOnnx, nanScoresOnnx } from './onnx-models.js';
+export { COLOR_LABELS, colorClassifierOnnx, dynamicInputOnnx, nonImageOnnx, brokenOnnx, scoreMapOnnx, nanScoresOnnx, halfPrecisionOnnx } from './onnx-models.js';
 export { batchOfOneOnlyOnnx } from './batch-one-only.onnx.js';
 export type { ColorClassifierOptions } from './onnx-models.js';
 export { solidImage } from './images.js';

@@ -174,6 +174,22 @@ export function nonImageOnnx(): Buffer {
   });
 }
 
+/**
+ * A half-precision model (GPU exports often are): `x` float16 [N,4] → `same` float16 (Identity) and `wide` float32
+ * (Cast), so a test sees FP16 going in and coming out, and the float32 values the half bits stand for.
+ */
+export function halfPrecisionOnnx(): Buffer {
+  return encodeModel({
+    name: 'half_precision',
+    node: [
+      { opType: 'Identity', input: ['x'], output: ['same'], name: 'same' },
+      { opType: 'Cast', input: ['x'], output: ['wide'], name: 'wide', attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }] },
+    ],
+    input: [valueInfo('x', DataType.FLOAT16, ['N', 4])],
+    output: [valueInfo('same', DataType.FLOAT16, ['N', 4]), valueInfo('wide', DataType.FLOAT, ['N', 4])],
+  });
+}
+
 /** Deterministic bytes that are not an ONNX model (a fixed-seed LCG, so failures reproduce). */
 export function brokenOnnx(size = 512): Buffer {
   const bytes = Buffer.alloc(size);

@@ -25,12 +25,12 @@ export function splitBody(body: Buffer, headerLength: string | string[] | undefi
 
 /** Fixed element sizes of the datatypes that travel as binary; BYTES is length-prefixed instead. */
 const ELEMENT_BYTES: Partial<Record<ort.Tensor.Type, number>> = {
-  float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
+  float16: 2, float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
 };
 
 type Numeric = Exclude<ort.Tensor.DataType, string[]>;
 const ARRAYS: Record<string, new (buffer: ArrayBuffer, offset: number, length: number) => Numeric> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
+  float16: Uint16Array, float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
   uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
 };
 

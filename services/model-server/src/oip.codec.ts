@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import type { TensorSpec } from '@remotegpu/core';
 import { BinaryReader } from './oip.binary.js';
 import { OipError } from './oip.errors.js';
+import { fromHalf, toHalf } from './half.float.js';
 
 /**
  * Open Inference Protocol v2 JSON tensors ⇄ onnxruntime tensors. Requests are checked against the model's
@@ -27,10 +28,11 @@ export interface OipTensor {
   data: unknown[];
 }
 
-type ElementKind = 'number' | 'bigint' | 'bool' | 'string';
+type ElementKind = 'number' | 'bigint' | 'bool' | 'string' | 'half';
 
-/** OIP datatype → onnxruntime type and how JSON values become elements. FP16 is left out: JSON has no half floats. */
+/** OIP datatype → onnxruntime type and how JSON values become elements (FP16: numbers rounded to half precision). */
 const DATATYPES: Record<string, { ort: ort.Tensor.Type; kind: ElementKind; integer?: [number, number] }> = {
+  FP16: { ort: 'float16', kind: 'half' },
   FP32: { ort: 'float32', kind: 'number' },
   FP64: { ort: 'float64', kind: 'number' },
   INT8: { ort: 'int8', kind: 'number', integer: [-128, 127] },
@@ -96,6 +98,11 @@ function elementsOf(values: unknown[], datatype: string, name: string): ort.Tens
       });
       return out;
     }
+    case 'half':
+      return Uint16Array.from(values, (v, i) => {
+        if (typeof v !== 'number') throw bad(i, 'a number');
+        return toHalf(v);
+      });
     case 'number': {
       const out = new NUMERIC_ARRAYS[spec.ort as keyof typeof NUMERIC_ARRAYS](values.length);
       const range = spec.integer;
@@ -195,6 +202,7 @@ export function toOipTensor(name: string, tensor: ort.Tensor): OipTensor {
   let values: unknown[];
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) values = Array.from(data, Number);
   else if (tensor.type === 'bool') values = Array.from(data as Uint8Array, Boolean);
+  else if (tensor.type === 'float16') values = Array.from(data as Uint16Array, fromHalf);
   else values = Array.from(data as ArrayLike<unknown>);
   return { name, datatype: oipDatatype(tensor), shape: [...tensor.dims], data: values };
 }

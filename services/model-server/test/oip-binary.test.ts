@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { colorClassifierOnnx, nonImageOnnx, tempDir, type TempDir } from '@remotegpu/testkit';
-import { modelEnv, postJson, startModelServer, type ModelServerProcess } from './spawn.js';
+import { colorClassifierOnnx, halfPrecisionOnnx, nonImageOnnx, tempDir, type TempDir } from '@remotegpu/testkit';
+import { holdIncomplete, modelEnv, postJson, startModelServer, type ModelServerProcess } from './spawn.js';
 
 // The binary tensor data extension of OIP v2 (what tritonclient sends by default): a JSON header of
 // Inference-Header-Content-Length bytes, then the tensors' raw little-endian bytes.
@@ -8,17 +8,23 @@ const NAME = 'svc-test0000001';
 let dir: TempDir;
 let color: ModelServerProcess;
 let ids: ModelServerProcess;
+let half: ModelServerProcess;
 
 beforeAll(async () => {
   dir = await tempDir('rgpu-model-server-oip-binary-');
-  [color, ids] = await Promise.all([
+  [color, ids, half] = await Promise.all([
     modelEnv(dir.path, 'color.onnx', colorClassifierOnnx({ height: 2, width: 2 })).then((env) => startModelServer({ env })),
     modelEnv(dir.path, 'ids.onnx', nonImageOnnx(), { RGPU_LABELS: JSON.stringify(['a', 'b', 'c', 'd']) }).then((env) => startModelServer({ env })),
+    // Batching on: concurrent FP16 requests are stacked into one run.
+    modelEnv(dir.path, 'half.onnx', halfPrecisionOnnx(), {
+      RGPU_LABELS: JSON.stringify(['a', 'b', 'c', 'd']),
+      RGPU_BATCHING: JSON.stringify({ max_batch_size: 8, max_queue_delay_ms: 300 }),
+    }).then((env) => startModelServer({ env })),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([color, ids].filter(Boolean).map((s) => s.stop('SIGKILL')));
+  await Promise.all([color, ids, half].filter(Boolean).map((s) => s.stop('SIGKILL')));
   await dir?.cleanup();
 });
 
@@ -86,6 +92,38 @@ describe('OIP v2 binary tensor data', () => {
     expect(json.status).toBe(200);
     expect(binary.status).toBe(200);
     expect(binary.header.outputs).toEqual(json.body.outputs);
+  });
+
+  it('carries FP16 tensors: JSON numbers rounded to half precision, or the half bits as binary, in and out', async () => {
+    const values = [0.1, 1, -2, 65504];
+    const halves = [0.0999755859375, 1, -2, 65504]; // what a half holds of each
+    const json = await postJson(`${half.url}/v2/models/${NAME}/infer`, { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP16', data: values }] });
+    expect(json.status, JSON.stringify(json.body)).toBe(200);
+    expect(json.body.outputs).toEqual([
+      { name: 'same', datatype: 'FP16', shape: [1, 4], data: halves },
+      { name: 'wide', datatype: 'FP32', shape: [1, 4], data: halves },
+    ]);
+    // The bits of 0.0999755859375, 1, -2 and 65504 as binary, three requests at once (batched), raw bytes back.
+    const bits = (row: number) => Buffer.from(new Uint16Array([0x2e66, 0x3c00, 0xc000, 0x7bff].map((b, i) => (i === 1 ? 0x3c00 + row : b))).buffer);
+    const runs = async () => Number(/^rgpu_model_batch_size_count\{[^}]*\} (\S+)$/m.exec(await (await fetch(`${half.url}/metrics`)).text())?.[1]);
+    const runsBefore = await runs();
+    // A request still arriving makes the replica wait (up to the delay) for company instead of running each at once.
+    const release = await holdIncomplete(half.url);
+    const answers = await Promise.all([0, 1, 2].map((row) =>
+      postBinary(half, { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP16', parameters: { binary_data_size: 8 } }], parameters: { binary_data_output: true } }, [bits(row)]),
+    ));
+    answers.forEach((res, row) => {
+      expect(res.status).toBe(200);
+      expect(res.header.outputs).toEqual([
+        { name: 'same', datatype: 'FP16', shape: [1, 4], parameters: { binary_data_size: 8 } },
+        { name: 'wide', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } },
+      ]);
+      expect(res.binary.subarray(0, 8).equals(bits(row))).toBe(true); // each request gets its own row back
+      const wide = [0, 1, 2, 3].map((i) => res.binary.readFloatLE(8 + 4 * i));
+      expect(wide).toEqual([0.0999755859375, 1 + row / 1024, -2, 65504]);
+    });
+    release();
+    expect((await runs()) - runsBefore).toBeLessThan(3); // stacked: fewer runs than requests
   });
 
   it('refuses a body whose parts do not add up with a 400 that says what is wrong, and keeps serving', async () => {
