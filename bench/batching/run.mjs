@@ -9,14 +9,14 @@
 // Load: wrk (C, keep-alive) when on PATH, else a Node keep-alive client (BENCH_CLIENT=node forces it). Knobs: BENCH_DURATION_S (2), BENCH_ROUNDS (3),
 // BENCH_THREADS (intra-op threads of the session and the replicas; default: this machine's cores),
 // BENCH_MAX_BATCH (default: the best in-process batch size of 2 or more), BENCH_DELAY_MS (5), BENCH_SIZES (48x192,224x224), BENCH_CONNECTIONS (1,8,32).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { launchListening, stopChildren as stopAll } from '../lib/children.mjs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -48,22 +48,7 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-function launch(args, env) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line);
-        if (msg.event === 'listening') resolve({ child, port: msg.port });
-        if (msg.event === 'failed') reject(new Error(`${args[0]} failed: ${msg.reason}`));
-      } catch {
-        /* not our line */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
+const launch = (args, env) => launchListening(children, process.execPath, args, env);
 
 /** A photo-like test image: smooth gradients plus noise, so JPEG decoding costs what a real image costs. */
 async function testImage(height, width) {
@@ -357,17 +342,7 @@ async function main() {
   }
 }
 
-async function stopChildren() {
-  await Promise.all(
-    children
-      .filter((c) => c.exitCode === null && c.signalCode === null)
-      .map((c) => new Promise((resolve) => {
-        const force = setTimeout(() => c.kill('SIGKILL'), 2000);
-        c.once('exit', () => { clearTimeout(force); resolve(); });
-        c.kill('SIGTERM');
-      })),
-  );
-}
+const stopChildren = () => stopAll(children);
 
 main().catch(async (err) => {
   console.error(err);

@@ -10,11 +10,11 @@
 // Knobs: BENCH_DURATION_S (4), BENCH_ROUNDS (3), BENCH_CONCURRENCY (8), BENCH_CREATES (8), BENCH_FLOOD_CLIENTS (400),
 // BENCH_FLOOD_DURATION_S (10), BENCH_PARTS (data,flood,control: which tables to run).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { launchListening, stopChildren as stopAll } from '../lib/children.mjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
@@ -52,23 +52,7 @@ const which = (cmd) => {
 };
 
 /** Starts a process that prints a `{"event":"listening","port":N}` line; resolves with its port. */
-function launch(command, args, env = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      try {
-        const msg = JSON.parse(line);
-        if (msg.event === 'listening') resolve({ child, port: msg.port });
-        if (msg.event === 'failed') reject(new Error(`${args[0]} failed: ${msg.reason}`));
-      } catch {
-        /* not our line */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
+const launch = (command, args, env = {}) => launchListening(children, command, args, env);
 
 async function startNginx(dir, upstreams) {
   const nginx = which('nginx') ?? (which('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null);
@@ -480,23 +464,7 @@ async function controlPlaneTable(dir) {
   ];
 }
 
-/** SIGTERM first (nginx's master then stops its workers; a SIGKILLed master would orphan them), SIGKILL after 2 s. */
-async function stopChildren() {
-  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  await Promise.all(
-    alive.map(
-      (c) =>
-        new Promise((resolve) => {
-          const force = setTimeout(() => c.kill('SIGKILL'), 2000);
-          c.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-}
+const stopChildren = () => stopAll(children);
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rgpu-bench-inf-'));
