@@ -17,16 +17,20 @@ function lineText(l: LogLine | string): string {
   return `${l.replica ? `[${l.replica}] ` : ''}${at ? `${at} ` : ''}${l.line ?? l.message ?? ''}`;
 }
 
+/** The body as JSON, or undefined for a text that is not JSON (logs may come as text/plain). */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `GET …/logs`: the envelope's `data.items` (or a text/plain body) printed as lines; --json prints `data`. */
 export async function printLogs(ctx: Context, path: string): Promise<void> {
   const res = await ctx.api.fetch(path);
   const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonOrUndefined(text);
   if (!res.ok) throw toApiError(res.status, parsed, text);
   if (parsed === undefined) return ctx.out(text.endsWith('\n') || !text ? text : `${text}\n`);
   const data = (parsed as { data?: unknown }).data;
@@ -45,13 +49,7 @@ export async function followLogs(ctx: Context, path: string): Promise<void> {
   const res = await ctx.api.fetch(path, { headers: { accept: 'text/event-stream' } });
   if (!res.ok) {
     const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    throw toApiError(res.status, parsed, text);
+    throw toApiError(res.status, jsonOrUndefined(text), text);
   }
   if (!res.body) throw new ApiError(res.status, 0, 'the logs stream has no body');
   const decoder = new TextDecoder();

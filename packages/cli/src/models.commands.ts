@@ -5,6 +5,7 @@ import { addBatchingOptions, batchingOf, batchingText, type BatchingDto, type Ba
 import { contextOf, intOption, UsageError } from './context.js';
 import { emit, shortTime } from './output.js';
 import { renderFields, renderTable } from './table.render.js';
+import type { Page } from './api.types.js';
 
 interface ModelDto {
   model_id: number;
@@ -31,10 +32,6 @@ interface VersionDto {
   /** null: off. */
   batching: BatchingDto | null;
   created_at: string;
-}
-interface Page<T> {
-  items: T[];
-  pagination: { page: number; page_size: number; total: number; total_pages: number };
 }
 
 const tensors = (ts: TensorSpec[]) => ts.map((t) => `${t.name} ${t.datatype}[${t.shape.join(',')}]`).join('; ');

@@ -7,33 +7,8 @@ import { followLogs, printLogs } from './logs.command.js';
 import { emit, gib, shortTime } from './output.js';
 import { renderFields, renderTable } from './table.render.js';
 import { watchService, type StatusChange, type WatchTarget } from './watch.subscription.js';
+import type { Page, ServiceDetail, ServiceSummary } from './api.types.js';
 
-interface ServiceSummary {
-  service_id: string;
-  name: string;
-  status: string;
-  endpoint_url: string;
-  replicas: number;
-  created_at: string;
-}
-interface ServiceDetail extends ServiceSummary {
-  description: string;
-  model_id: number;
-  model_version: string;
-  framework: string;
-  cpu: number;
-  memory: number;
-  gpu: number;
-  workspace_id: number;
-  ready_replicas: number;
-  status_reason: string | null;
-  status_message: string | null;
-  updated_at: string;
-}
-interface Page<T> {
-  items: T[];
-  pagination: { page: number; page_size: number; total: number; total_pages: number };
-}
 interface EventDto {
   type: string;
   status: string;

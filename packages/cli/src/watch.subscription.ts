@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ApiError, type ApiClient } from './api.client.js';
+import type { ServiceDetail } from './api.types.js';
 
 export interface StatusChange {
   status: string;
@@ -15,14 +16,6 @@ const SUBSCRIPTION = `subscription Watch($id: ID) {
   inferenceServiceStatusChanged(id: $id) { status reason message readyReplicas replicas at }
 }`;
 
-interface ServiceDetail {
-  status: string;
-  ready_replicas: number;
-  replicas: number;
-  status_reason: string | null;
-  status_message: string | null;
-  updated_at: string;
-}
 
 /** What a watch waits for: `running` with every replica ready (create, start, watch), or `stopped` (stop --wait). */
 export type WatchTarget = 'running' | 'stopped';

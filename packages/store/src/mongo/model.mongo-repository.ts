@@ -2,6 +2,7 @@ import { errors, type BatchingConfig, type Framework, type Model, type ModelTask
 import type { ModelListFilter, ModelRepository, NewModel, Page } from '../store.port.js';
 import { nameKey, pageWindow } from '../store.keys.js';
 import { duplicateKeyFields, guarded } from './mongo.errors.js';
+import { workspaceCondition } from './mongo.scope.js';
 import type { ModelDoc, MongoModels } from './mongo.schemas.js';
 
 function toModel(doc: ModelDoc): Model {
@@ -61,14 +62,9 @@ export class MongoModelRepository implements ModelRepository {
 
   list(filter: ModelListFilter): Promise<Page<Model>> {
     return guarded(async () => {
-      const query: Record<string, unknown> = {};
-      if (filter.visibleWorkspaces !== 'all') {
-        if (filter.visibleWorkspaces.length === 0) return { items: [], total: 0 };
-        if (filter.workspaceId !== undefined && !filter.visibleWorkspaces.includes(filter.workspaceId)) return { items: [], total: 0 };
-        query.workspaceId = filter.workspaceId ?? { $in: [...filter.visibleWorkspaces] };
-      } else if (filter.workspaceId !== undefined) {
-        query.workspaceId = filter.workspaceId;
-      }
+      const scope = workspaceCondition(filter);
+      if (scope === null) return { items: [], total: 0 };
+      const query: Record<string, unknown> = { ...scope };
       const { limit, offset } = pageWindow(filter.page, filter.pageSize);
       const [total, docs] = await Promise.all([
         this.m.models.countDocuments(query),

@@ -2,6 +2,7 @@ import { errors, isAppError, ErrorCode, type InferenceService, type ServiceEvent
 import type { IdempotencyClaim, NewService, Page, ServiceListFilter, ServicePatch, ServiceRepository } from '../store.port.js';
 import { nameKey, pageWindow } from '../store.keys.js';
 import { duplicateKeyFields, guarded } from './mongo.errors.js';
+import { workspaceCondition } from './mongo.scope.js';
 import { IDEMPOTENCY_TTL_SECONDS, type MongoModels, type ServiceDoc } from './mongo.schemas.js';
 import { newServiceDoc, patchUpdate, toEvent, toService, WITHOUT_EVENTS } from './service.mongo-mapping.js';
 
@@ -43,14 +44,9 @@ export class MongoServiceRepository implements ServiceRepository {
 
   list(filter: ServiceListFilter): Promise<Page<InferenceService>> {
     return guarded(async () => {
-      const query: Record<string, unknown> = { live: true };
-      if (filter.visibleWorkspaces !== 'all') {
-        if (filter.visibleWorkspaces.length === 0) return { items: [], total: 0 };
-        if (filter.workspaceId !== undefined && !filter.visibleWorkspaces.includes(filter.workspaceId)) return { items: [], total: 0 };
-        query.workspaceId = filter.workspaceId ?? { $in: [...filter.visibleWorkspaces] };
-      } else if (filter.workspaceId !== undefined) {
-        query.workspaceId = filter.workspaceId;
-      }
+      const scope = workspaceCondition(filter);
+      if (scope === null) return { items: [], total: 0 };
+      const query: Record<string, unknown> = { live: true, ...scope };
       if (filter.status !== undefined) query.status = filter.status;
       // A literal substring of the lower-cased name: escaped, so `%`, `_` or `.` match themselves, in linear time.
       if (filter.nameContains) query.nameKey = { $regex: new RegExp(escapeRegExp(nameKey(filter.nameContains))) };
