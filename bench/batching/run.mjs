@@ -67,18 +67,23 @@ async function testImage(height, width) {
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
 }
 
-/** The in-process limit: one session like a replica's, the best images/s over batch sizes 1…MAX_BATCH. */
-async function inProcessLimit(file, height, width, image, threads = THREADS, batches = null, ms = Math.min(1500, DURATION_S * 500), parallel = 1) {
-  const session = await ort.InferenceSession.create(file, {
+/** A session configured like a replica's. */
+function openSession(file, threads = THREADS) {
+  return ort.InferenceSession.create(file, {
     graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: threads, logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
-  const pre = new ImagePreprocessor({ plan: { height, width, ...MEAN_STD } });
-  const one = await pre.toTensorData(image);
+}
+
+/**
+ * The in-process limit: images/s of `session` on the preprocessed image `tensor` stacked into each batch size
+ * (default 1…MAX_BATCH), `parallel` runs at a time, `ms` per size.
+ */
+async function inProcessLimit(session, tensor, height, width, { batches = null, ms = Math.min(1500, DURATION_S * 500), parallel = 1 } = {}) {
   const rows = [];
   for (const batch of batches ?? Array.from({ length: Math.floor(Math.log2(MAX_BATCH)) + 1 }, (_, i) => 2 ** i)) {
-    const data = new Float32Array(batch * one.length);
-    for (let i = 0; i < batch; i++) data.set(one, i * one.length);
+    const data = new Float32Array(batch * tensor.length);
+    for (let i = 0; i < batch; i++) data.set(tensor, i * tensor.length);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, 3, height, width]) };
     await session.run(feeds); // warm-up
     let images = 0;
@@ -91,16 +96,25 @@ async function inProcessLimit(file, height, width, image, threads = THREADS, bat
     }));
     rows.push({ batch, ips: images / ((performance.now() - t0) / 1000) });
   }
-  await session.release();
   return rows;
 }
 
+/** A session of `threads` intra-op threads, measured and released. */
+async function withSession(file, threads, measure) {
+  const session = await openSession(file, threads);
+  try {
+    return await measure(session);
+  } finally {
+    await session.release();
+  }
+}
+
 /**
- * The limit again, right before a served cell: the best batch size for 1 s on a fresh session. The machine's speed
- * drifts over minutes (shared hosts), so each served cell is compared with the limit of its own moment.
+ * The limit again, right before a served cell: the best batch size for 1 s on the size's probe session. The
+ * machine's speed drifts over minutes (shared hosts), so each served cell is compared with the limit of its own moment.
  */
-async function limitNow(file, height, width, image, batch) {
-  const [row] = await inProcessLimit(file, height, width, image, THREADS, [batch], 1000);
+async function limitNow(probe, tensor, height, width, batch) {
+  const [row] = await inProcessLimit(probe, tensor, height, width, { batches: [batch], ms: 1000 });
   return row.ips;
 }
 
@@ -212,20 +226,21 @@ async function main() {
     const limits = new Map();
     for (const [height, width] of SIZES) {
       const image = await testImage(height, width);
-      const rows = await inProcessLimit(file, height, width, image);
+      const tensor = await new ImagePreprocessor({ plan: { height, width, ...MEAN_STD } }).toTensorData(image);
+      const probe = await openSession(file);
+      const rows = await inProcessLimit(probe, tensor, height, width);
       const best = rows.reduce((a, b) => (b.ips > a.ips ? b : a));
       const batched = rows.filter((r) => r.batch >= 2).reduce((a, b) => (b.ips > a.ips ? b : a));
       // Intra-op threads: the same best batch with 1 thread and with one per core (what the runtimes give a replica
       // per whole requested core), and oversubscribed at twice the cores.
       const threads = [];
       for (const t of [...new Set([1, os.availableParallelism(), 2 * os.availableParallelism()])]) {
-        threads.push({ t, ips: (await inProcessLimit(file, height, width, image, t, [best.batch]))[0].ips });
+        threads.push({ t, ips: (await withSession(file, t, (session) => inProcessLimit(session, tensor, height, width, { batches: [best.batch] })))[0].ips });
       }
       // The replica runs one batch at a time; onnxruntime-node also overlaps concurrent runs of one session.
-      const overlapped = (await inProcessLimit(file, height, width, image, THREADS, [best.batch], undefined, 4))[0].ips;
+      const overlapped = (await inProcessLimit(probe, tensor, height, width, { batches: [best.batch], parallel: 4 }))[0].ips;
       const decode = await decodeCeiling(height, width, image);
-      const tensor = await new ImagePreprocessor({ plan: { height, width, ...MEAN_STD } }).toTensorData(image);
-      limits.set(height, { image, tensor, decode, overlapped, rows, best, threads, maxBatch: process.env.BENCH_MAX_BATCH ? MAX_BATCH : batched.batch });
+      limits.set(height, { image, tensor, probe, decode, overlapped, rows, best, threads, maxBatch: process.env.BENCH_MAX_BATCH ? MAX_BATCH : batched.batch });
     }
     // Replicas for every size × mode, then one router over a store whose services point at them.
     const replicas = [];
@@ -259,7 +274,7 @@ async function main() {
     const token = await signToken(SECRET, { sub: 'bench', workspaces: [1], ttlSeconds: 3600 });
 
     for (const [height, width] of SIZES) {
-      const { image, tensor, decode, overlapped, rows, best, maxBatch, threads } = limits.get(height);
+      const { image, tensor, probe, decode, overlapped, rows, best, maxBatch, threads } = limits.get(height);
       const inputs = {
         jpeg: { body: Buffer.from(JSON.stringify({ inputs: { image: image.toString('base64') }, parameters: { top_k: 1 } })), headers: { 'content-type': 'application/json' } },
         tensor: tensorBody(tensor, height, width),
@@ -290,7 +305,7 @@ async function main() {
             const rounds = { false: [], true: [] };
             for (let round = 0; round < ROUNDS; round++) {
               for (const t of targets) {
-                const limit = await limitNow(file, height, width, image, best.batch);
+                const limit = await limitNow(probe, tensor, height, width, best.batch);
                 const before = await runStats(t.r.url);
                 const cpu0 = await cpuTimes(t.r.child.pid);
                 const m = await load(t.url, inputs[input].body, t.headers, c, dir);
@@ -334,6 +349,7 @@ async function main() {
         }
       }
     }
+    for (const { probe } of limits.values()) await probe.release();
     for (const c of children) c.stdin.end();
     console.log(`\n${lines.join('\n')}\n\n${verdicts.join('\n')}\n`);
   } finally {
